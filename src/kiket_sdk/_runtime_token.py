@@ -1,0 +1,381 @@
+"""ES256 runtime tokens: the second proof of origin.
+
+Each delivery may carry ``payload["authentication"]["runtime_token"]``, a JWT signed by Kiket with
+ES256. It is checked against the public keys published at ``{base_url}/.well-known/jwks.json``,
+chosen by the token's ``kid``.
+
+Security: the JWKS URL is built from the base URL the *extension* was configured with
+(`jwks_url_for`), never from the ``api.base_url`` inside the payload. The payload is what is
+being verified; if it could name the key server, anyone could host their own JWKS, sign a token
+with their own key and pass verification. (The official Python SDK makes that mistake.)
+
+``jwt`` (PyJWT) and ``cryptography`` are imported inside the functions that need them, so that
+``import kiket_sdk`` stays fast for extensions that only use HMAC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, cast
+
+import httpx
+
+from kiket_sdk._exceptions import ConfigurationError, WebhookVerificationError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ec import (
+        EllipticCurvePrivateKey,
+        EllipticCurvePublicKey,
+    )
+    from jwt.types import Options
+
+__all__ = [
+    "DEFAULT_ISSUER",
+    "JWKSCache",
+    "RuntimeTokenClaims",
+    "generate_signing_key",
+    "jwks_url_for",
+    "read_runtime_token_claims",
+    "sign_runtime_token",
+    "verify_runtime_token",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ISSUER = "kiket.dev"
+_ALGORITHM = "ES256"
+_MAX_TOKEN_LENGTH = 16_384
+_USABLE_KEY = ("EC", "P-256", _ALGORITHM, "sig")
+# PyJWT checks the signature; the claims are checked here, against an injectable `now`.
+_NO_CLAIM_CHECKS = ("exp", "iat", "nbf", "iss", "aud", "sub", "jti")
+_SIGNATURE_ONLY = cast("Options", {f"verify_{claim}": False for claim in _NO_CLAIM_CHECKS})
+_NOTHING: Options = {**_SIGNATURE_ONLY, "verify_signature": False}
+
+
+def _identifier(value: Any) -> str | int | None:
+    return value if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+def _number(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeTokenClaims:
+    """The claims of a runtime token. Identifiers may be strings or integers.
+
+    >>> claims = RuntimeTokenClaims.from_mapping({"sub": "ext", "org_id": 7, "scopes": ["a"]})
+    >>> claims.org_id, claims.scopes, claims.exp
+    (7, ('a',), None)
+    """
+
+    sub: str | int | None = None
+    org_id: str | int | None = None
+    ext_id: str | int | None = None
+    proj_id: str | int | None = None
+    pi_id: str | int | None = None
+    scopes: tuple[str, ...] = ()
+    src: str | None = None
+    iss: str | None = None
+    iat: int | None = None
+    exp: int | None = None
+    jti: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_mapping(cls, claims: Mapping[str, Any]) -> RuntimeTokenClaims:
+        """Build from a decoded payload; values of the wrong type become ``None``."""
+        scopes = claims.get("scopes")
+        if isinstance(scopes, str):  # tolerate an OAuth-style space-separated string
+            scopes = scopes.split()
+        if not isinstance(scopes, list | tuple):
+            scopes = ()
+        src, iss, jti = (claims.get(name) for name in ("src", "iss", "jti"))
+        return cls(
+            sub=_identifier(claims.get("sub")),
+            org_id=_identifier(claims.get("org_id")),
+            ext_id=_identifier(claims.get("ext_id")),
+            proj_id=_identifier(claims.get("proj_id")),
+            pi_id=_identifier(claims.get("pi_id")),
+            scopes=tuple(scope for scope in scopes if isinstance(scope, str)),
+            src=src if isinstance(src, str) else None,
+            iss=iss if isinstance(iss, str) else None,
+            iat=_number(claims.get("iat")),
+            exp=_number(claims.get("exp")),
+            jti=jti if isinstance(jti, str) else None,
+            raw=MappingProxyType(dict(claims)),
+        )
+
+
+def jwks_url_for(base_url: str) -> str:
+    """The JWKS URL for a *configured* base URL.
+
+    >>> jwks_url_for("https://kiket.dev/")
+    'https://kiket.dev/.well-known/jwks.json'
+    """
+    if not base_url or not base_url.strip():
+        raise ConfigurationError("a base URL is needed: set KIKET_BASE_URL or pass base_url=")
+    return f"{base_url.strip().rstrip('/')}/.well-known/jwks.json"
+
+
+def read_runtime_token_claims(token: str) -> RuntimeTokenClaims:
+    """Read a token's claims WITHOUT checking its signature.
+
+    Only for tokens whose delivery was already proven genuine (for example by its HMAC).
+
+    >>> key, jwk = generate_signing_key()
+    >>> read_runtime_token_claims(sign_runtime_token(private_key=key, kid=jwk["kid"], sub="x")).sub
+    'x'
+    """
+    import jwt
+
+    if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN_LENGTH:
+        raise WebhookVerificationError("missing or oversized runtime token")
+    try:
+        payload = jwt.decode(token, options=_NOTHING)
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise WebhookVerificationError(f"malformed runtime token: {exc}") from None
+    return RuntimeTokenClaims.from_mapping(payload)
+
+
+class JWKSCache:
+    """Kiket's public signing keys, fetched from a JWKS URL and cached.
+
+    Keys are kept for ``ttl`` seconds. A token with an unknown ``kid`` (Kiket rotated its keys)
+    triggers one refetch, at most once per ``min_refetch_interval`` seconds, so a flood of
+    made-up key ids cannot hammer the key server. Concurrent callers share one fetch.
+
+    ```python
+    async with httpx.AsyncClient() as http:
+        jwks = JWKSCache(jwks_url_for("https://kiket.dev"), http)
+        claims = await verify_runtime_token(token, jwks)
+    ```
+    """
+
+    def __init__(
+        self,
+        jwks_url: str,
+        client: httpx.AsyncClient,
+        *,
+        ttl: float = 3600,
+        min_refetch_interval: float = 30,
+        timeout: float = 10,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._url, self._client, self._timeout, self._clock = jwks_url, client, timeout, clock
+        self._ttl, self._min_refetch_interval = ttl, min_refetch_interval
+        self._keys: dict[str, EllipticCurvePublicKey] = {}
+        self._fetched_at: float | None = None  # clock() of the last successful fetch
+        self._attempted_at: float | None = None  # clock() of the last attempt, good or bad
+        self._last_error = ""
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def from_jwks(cls, jwks: Mapping[str, Any]) -> JWKSCache:
+        """A cache holding a fixed key set; it never fetches (tests, in-process use).
+
+        >>> key, jwk = generate_signing_key(kid="k1")
+        >>> cache = JWKSCache.from_jwks({"keys": [jwk]})
+        """
+        return _FixedKeys(_parse_jwks(jwks))
+
+    async def get_signing_key(self, kid: str) -> EllipticCurvePublicKey:
+        """The public key for ``kid``; raises `WebhookVerificationError` when there is none.
+
+        Expired keys are still served while a refresh fails (Kiket rotates keys with overlap).
+
+        >>> import asyncio
+        >>> key, jwk = generate_signing_key(kid="k1")
+        >>> public_key = asyncio.run(JWKSCache.from_jwks({"keys": [jwk]}).get_signing_key("k1"))
+        """
+        key = self._keys.get(kid) if self._is_fresh() else None
+        if key is not None:
+            return key
+        async with self._lock:  # callers that waited here reuse the fetch that just finished
+            if not (self._is_fresh() and kid in self._keys) and (
+                self._attempted_at is None
+                or self._clock() - self._attempted_at >= self._min_refetch_interval
+            ):
+                await self._refresh()
+            key = self._keys.get(kid)
+        if key is None and self._fetched_at is None:
+            raise WebhookVerificationError(
+                f"could not fetch signing keys from {self._url}: {self._last_error}"
+            )
+        return _known(kid, key)
+
+    def _is_fresh(self) -> bool:
+        return self._fetched_at is not None and self._clock() - self._fetched_at < self._ttl
+
+    async def _refresh(self) -> None:
+        self._attempted_at = self._clock()
+        try:
+            response = await self._client.get(
+                self._url, headers={"Accept": "application/json"}, timeout=self._timeout
+            )
+            response.raise_for_status()
+            keys = _parse_jwks(response.json(), source=self._url)
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, WebhookVerificationError) as exc:
+            self._last_error = (
+                f"HTTP {exc.response.status_code}"
+                if isinstance(exc, httpx.HTTPStatusError)
+                else f"{type(exc).__name__}: {exc}"[:200]
+            )
+            logger.warning("could not fetch signing keys from %s: %s", self._url, self._last_error)
+            return
+        self._keys, self._fetched_at = keys, self._attempted_at
+
+
+class _FixedKeys(JWKSCache):
+    """What `JWKSCache.from_jwks` returns: no URL, no client, never fetches."""
+
+    def __init__(self, keys: dict[str, EllipticCurvePublicKey]) -> None:
+        self._keys = keys
+
+    async def get_signing_key(self, kid: str) -> EllipticCurvePublicKey:
+        return _known(kid, self._keys.get(kid))
+
+
+def _known(kid: str, key: EllipticCurvePublicKey | None) -> EllipticCurvePublicKey:
+    if key is None:
+        raise WebhookVerificationError(f"unknown signing key id (kid) {kid[:64]!r}")
+    return key
+
+
+def _parse_jwks(document: Any, source: str = "the given JWKS") -> dict[str, EllipticCurvePublicKey]:
+    """Public ES256 keys by kid; keys of any other type or curve are skipped."""
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+    from jwt.algorithms import ECAlgorithm
+
+    raw_keys = document.get("keys") if isinstance(document, Mapping) else None
+    if not isinstance(raw_keys, list):
+        raise WebhookVerificationError(f"could not fetch signing keys from {source}: not a JWKS")
+    keys: dict[str, EllipticCurvePublicKey] = {}
+    for jwk in raw_keys:
+        if not isinstance(jwk, Mapping) or not isinstance(jwk.get("kid"), str):
+            continue
+        fields = (jwk.get("kty"), jwk.get("crv"), jwk.get("alg", _ALGORITHM), jwk.get("use", "sig"))
+        if fields != _USABLE_KEY:  # only P-256 signing keys for ES256
+            continue
+        public = {name: jwk.get(name) for name in ("kty", "crv", "x", "y")}  # never "d"
+        try:
+            key = ECAlgorithm.from_jwk(public)
+        except Exception:  # a bad key is skipped, never fatal
+            key = None
+        if isinstance(key, EllipticCurvePublicKey):
+            keys[jwk["kid"]] = key
+        else:
+            logger.warning("skipping unreadable signing key %r from %s", jwk["kid"], source)
+    return keys
+
+
+async def verify_runtime_token(
+    token: str,
+    jwks: JWKSCache,
+    *,
+    issuer: str = DEFAULT_ISSUER,
+    leeway: float = 30,
+    now: float | None = None,
+) -> RuntimeTokenClaims:
+    """Verify a runtime token (ES256 signature, ``iss``, ``exp``, ``iat``) and return its claims.
+
+    >>> import asyncio
+    >>> key, jwk = generate_signing_key()
+    >>> token = sign_runtime_token(private_key=key, kid=jwk["kid"], org_id=7)
+    >>> asyncio.run(verify_runtime_token(token, JWKSCache.from_jwks({"keys": [jwk]}))).org_id
+    7
+    """
+    import jwt
+
+    if not isinstance(token, str) or not token:
+        raise WebhookVerificationError("missing runtime token")
+    if len(token) > _MAX_TOKEN_LENGTH:
+        raise WebhookVerificationError("runtime token is too large")
+    try:
+        header = jwt.get_unverified_header(token)
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise WebhookVerificationError(f"malformed runtime token: {exc}") from None
+    alg, kid = header.get("alg"), header.get("kid")
+    if alg != _ALGORITHM:  # checked before any key lookup: no "none", no HS256 key confusion
+        raise WebhookVerificationError(
+            f"runtime token algorithm {str(alg)[:20]!r} is not allowed (only ES256)"
+        )
+    if not isinstance(kid, str) or not kid:
+        raise WebhookVerificationError("runtime token has no key id (kid)")
+    key = await jwks.get_signing_key(kid)
+    try:
+        payload = jwt.decode(token, key, algorithms=[_ALGORITHM], options=_SIGNATURE_ONLY)
+    except jwt.InvalidSignatureError:
+        raise WebhookVerificationError("runtime token signature is invalid") from None
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise WebhookVerificationError(f"malformed runtime token: {exc}") from None
+    _check_claims(payload, issuer, leeway, time.time() if now is None else now)
+    return RuntimeTokenClaims.from_mapping(payload)
+
+
+def _check_claims(payload: Mapping[str, Any], issuer: str, leeway: float, now: float) -> None:
+    if payload.get("iss") != issuer:
+        raise WebhookVerificationError(f"runtime token issuer is not {issuer!r}")
+    exp, iat, nbf = (_number(payload.get(name)) for name in ("exp", "iat", "nbf"))
+    if exp is None or iat is None:
+        missing = "exp" if exp is None else "iat"
+        raise WebhookVerificationError(f"runtime token has no valid {missing} claim")
+    if not exp > now - leeway:  # `not` form: a NaN `now` or `leeway` fails closed
+        raise WebhookVerificationError("runtime token has expired")
+    if not iat <= now + leeway:
+        raise WebhookVerificationError("runtime token was issued in the future")
+    if "nbf" in payload and not (nbf is not None and nbf <= now + leeway):
+        raise WebhookVerificationError("runtime token is not valid yet (nbf)")
+
+
+def generate_signing_key(kid: str | None = None) -> tuple[EllipticCurvePrivateKey, dict[str, str]]:
+    """A new P-256 key pair for tests: ``(private_key, public_jwk)``.
+
+    >>> key, jwk = generate_signing_key(kid="test-1")
+    >>> jwk["kid"], jwk["kty"], jwk["crv"], jwk["alg"], "d" in jwk
+    ('test-1', 'EC', 'P-256', 'ES256', False)
+    """
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from jwt.algorithms import ECAlgorithm
+
+    private_key = ec.generate_private_key(ec.SECP256R1())
+    jwk = {str(k): str(v) for k, v in ECAlgorithm.to_jwk(private_key.public_key(), True).items()}
+    jwk.update(kid=kid or secrets.token_hex(8), alg=_ALGORITHM, use="sig")
+    return private_key, jwk
+
+
+def sign_runtime_token(
+    claims: Mapping[str, Any] | None = None,
+    *,
+    private_key: EllipticCurvePrivateKey,
+    kid: str,
+    issuer: str = DEFAULT_ISSUER,
+    expires_in: float = 300,
+    now: float | None = None,
+    **extra_claims: Any,
+) -> str:
+    """Sign a runtime token like Kiket does (ES256, ``iss``/``iat``/``exp`` filled in).
+
+    A claim given as ``None`` is left out, e.g. ``iat=None`` for a token without ``iat``.
+
+    >>> key, jwk = generate_signing_key()
+    >>> token = sign_runtime_token({"scopes": ["issues:read"]}, private_key=key, kid=jwk["kid"])
+    >>> token.count(".")
+    2
+    """
+    import jwt
+
+    issued = int(time.time() if now is None else now)
+    payload: dict[str, Any] = {"iss": issuer, "iat": issued, "exp": int(issued + expires_in)}
+    payload.update(claims or {}, **extra_claims)
+    payload = {name: value for name, value in payload.items() if value is not None}
+    return jwt.encode(payload, private_key, algorithm=_ALGORITHM, headers={"kid": kid})
