@@ -1,10 +1,10 @@
 """Developer tasks. ``nox -l`` lists them; every check CI runs is here.
 
-    nox -s tests            pytest (real servers on loopback; Redis tests need redis-server)
-    nox -s lint             ruff check + ruff format --check
-    nox -s typecheck        mypy --strict over src/ (generated code included)
-    nox -s codegen          regenerate src/kiket_sdk/_generated/ from openapi/
-    nox -s codegen_check    fail when regeneration would change a file
+nox -s tests            pytest (real servers on loopback; Redis tests need redis-server)
+nox -s lint             ruff check + ruff format --check
+nox -s typecheck        mypy --strict over src/ (generated code included)
+nox -s codegen          regenerate src/kiket_sdk/_generated/ from openapi/
+nox -s codegen_check    fail when regeneration would change a file
 """
 
 from __future__ import annotations

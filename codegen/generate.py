@@ -10,7 +10,7 @@ Three outputs, all formatted with the pinned ruff so a second run changes nothin
 
 - ``models.py``      pydantic v2 models, by datamodel-code-generator (configured in pyproject.toml)
 - ``catalogue.py``   (event, version) -> payload model, and ``Literal`` overloads for registration
-- ``operations.py``  one method per ``operationId``, for the sync and the async client, parsed and raw
+- ``operations.py``  one method per ``operationId``: sync and async client, parsed and raw
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from spec_model import Resource, build_catalogue, build_operations  # noqa: E402
+from spec_model import Resource, build_catalogue, build_operations
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SPEC = ROOT / "openapi" / "kiket-extension-api.yaml"
@@ -79,7 +79,9 @@ def render(spec_path: Path, out: Path) -> None:
     resources = build_operations(spec)
     catalogue = build_catalogue(spec)
     files = {
-        "catalogue.py": env.get_template("catalogue.py.jinja").render(catalogue=catalogue, **context),
+        "catalogue.py": env.get_template("catalogue.py.jinja").render(
+            catalogue=catalogue, **context
+        ),
         "operations.py": env.get_template("operations.py.jinja").render(
             resources=resources, model_names=_model_names(resources), **context
         ),
@@ -88,11 +90,25 @@ def render(spec_path: Path, out: Path) -> None:
     for name, text in files.items():
         (out / name).write_text(text)
     subprocess.run(
-        [_tool("ruff"), "check", "--fix-only", "--quiet", "--select", "I,F401", str(out)],
+        [
+            _tool("ruff"),
+            "check",
+            "--config",
+            str(ROOT / "pyproject.toml"),
+            "--fix-only",
+            "--quiet",
+            "--select",
+            "I,F401",
+            str(out),
+        ],
         check=True,
         cwd=ROOT,
     )
-    subprocess.run([_tool("ruff"), "format", "--quiet", str(out)], check=True, cwd=ROOT)
+    subprocess.run(
+        [_tool("ruff"), "format", "--config", str(ROOT / "pyproject.toml"), "--quiet", str(out)],
+        check=True,
+        cwd=ROOT,
+    )
 
 
 def check(spec_path: Path, out: Path) -> int:

@@ -53,7 +53,7 @@ class Operation:
 
     @property
     def keyword_params(self) -> list[Param]:
-        params = [p for p in self.query_params] + list(self.body_fields or [])
+        params = [*self.query_params, *(self.body_fields or [])]
         return sorted(params, key=lambda p: not p.required)  # required first, order kept
 
     @property
@@ -118,7 +118,13 @@ def annotation(schema: dict[str, Any], models: set[str], *, model_input: bool = 
     if kind == "array":
         item = annotation(schema.get("items", {}), models, model_input=model_input)
         return f"builtins.list[{item}]"
-    simple = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "null": "None"}
+    simple = {
+        "string": "str",
+        "integer": "int",
+        "number": "float",
+        "boolean": "bool",
+        "null": "None",
+    }
     if kind in simple:
         return simple[kind]
     if kind == "object" or "properties" in schema or "additionalProperties" in schema:
@@ -234,7 +240,9 @@ def build_operations(spec: dict[str, Any]) -> list[Resource]:
                 )
             )
     return [
-        Resource(attr=tag, class_name=_class_name(tag), description=tag_docs.get(tag, ""), operations=ops)
+        Resource(
+            attr=tag, class_name=_class_name(tag), description=tag_docs.get(tag, ""), operations=ops
+        )
         for tag, ops in grouped.items()
     ]
 

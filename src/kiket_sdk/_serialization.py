@@ -18,7 +18,7 @@ __all__ = ["build_body", "json_param", "to_jsonable"]
 
 
 def to_jsonable(value: Any) -> Any:
-    """``value`` with every pydantic model dumped to JSON-ready data by alias (None fields left out)."""
+    """``value`` with every pydantic model dumped by alias to JSON-ready data (no None fields)."""
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True, exclude_none=True)
     if isinstance(value, Mapping):

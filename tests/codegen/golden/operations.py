@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 
 from kiket_sdk._base_client import NOT_GIVEN, AsyncAPIClient, NotGiven, SyncAPIClient
-from kiket_sdk._serialization import build_body, json_param
 from kiket_sdk._generated.models import (
     Widget,
 )
+from kiket_sdk._serialization import build_body, json_param
 
 
 class WidgetsResource:

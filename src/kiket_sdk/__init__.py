@@ -1,0 +1,1 @@
+"""kiket-sdk (placeholder while the runtime lands)."""
