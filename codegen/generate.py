@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import shutil
 import subprocess
 import sys
@@ -89,6 +90,8 @@ def render(spec_path: Path, out: Path) -> None:
     }
     for name, text in files.items():
         (out / name).write_text(text)
+    # The spec itself ships in the wheel (as JSON: no YAML parse at run time) for the test kit.
+    (out / "spec.json").write_text(json.dumps(spec, indent=1, ensure_ascii=False) + "\n")
     subprocess.run(
         [
             _tool("ruff"),
@@ -117,7 +120,10 @@ def check(spec_path: Path, out: Path) -> int:
         fresh = Path(scratch) / out.name
         render(spec_path, fresh)
         drift = []
-        names = sorted({p.name for p in fresh.glob("*.py")} | {p.name for p in out.glob("*.py")})
+        names = sorted(
+            {p.name for p in [*fresh.glob("*.py"), *fresh.glob("*.json")]}
+            | {p.name for p in [*out.glob("*.py"), *out.glob("*.json")]}
+        )
         for name in names:
             new = (fresh / name).read_text() if (fresh / name).exists() else ""
             old = (out / name).read_text() if (out / name).exists() else ""

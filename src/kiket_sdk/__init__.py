@@ -1,1 +1,159 @@
-"""kiket-sdk (placeholder while the runtime lands)."""
+"""kiket-sdk: typed Python SDK for building Kiket extensions.
+
+Receive signed webhooks as typed events, answer allow/deny/pending, and call back into Kiket
+through a generated, retrying API client::
+
+    from kiket_sdk import Allow, HandlerContext, KiketSDK, allow
+    from kiket_sdk.events import IssueCreated
+
+    sdk = KiketSDK(webhook_secret="sh_123", extension_id="com.example.marketing")
+
+    @sdk.webhook("issue.created", version="v1")
+    async def on_issue(event: IssueCreated, ctx: HandlerContext) -> Allow:
+        await ctx.endpoints.log_event("issue.created", title=event.issue.title)
+        return allow(message="ok")
+
+    # uvicorn main:sdk   (or sdk.run())
+
+Names are imported on first use, so ``import kiket_sdk`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from kiket_sdk._version import __version__
+
+if TYPE_CHECKING:
+    from kiket_sdk._app import KiketSDK, webhook
+    from kiket_sdk._client import AsyncKiketClient, KiketClient
+    from kiket_sdk._context import (
+        AuthContext,
+        BaseHandlerContext,
+        HandlerContext,
+        SyncHandlerContext,
+    )
+    from kiket_sdk._delivery_store import (
+        DeliveryStore,
+        MemoryDeliveryStore,
+        RedisDeliveryStore,
+    )
+    from kiket_sdk._exceptions import (
+        APIConnectionError,
+        APIError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        ConfigurationError,
+        ConflictError,
+        InternalServerError,
+        KiketSDKError,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        ScopeError,
+        UnprocessableEntityError,
+        WebhookVerificationError,
+    )
+    from kiket_sdk._manifest import ExtensionManifest, load_manifest
+    from kiket_sdk._responses import Allow, Deny, Pending, allow, deny, pending
+    from kiket_sdk._telemetry import TelemetryRecord
+
+_EXPORTS: dict[str, str] = {
+    "KiketSDK": "kiket_sdk._app",
+    "webhook": "kiket_sdk._app",
+    "KiketClient": "kiket_sdk._client",
+    "AsyncKiketClient": "kiket_sdk._client",
+    "AuthContext": "kiket_sdk._context",
+    "BaseHandlerContext": "kiket_sdk._context",
+    "HandlerContext": "kiket_sdk._context",
+    "SyncHandlerContext": "kiket_sdk._context",
+    "DeliveryStore": "kiket_sdk._delivery_store",
+    "MemoryDeliveryStore": "kiket_sdk._delivery_store",
+    "RedisDeliveryStore": "kiket_sdk._delivery_store",
+    "ExtensionManifest": "kiket_sdk._manifest",
+    "load_manifest": "kiket_sdk._manifest",
+    "Allow": "kiket_sdk._responses",
+    "Deny": "kiket_sdk._responses",
+    "Pending": "kiket_sdk._responses",
+    "allow": "kiket_sdk._responses",
+    "deny": "kiket_sdk._responses",
+    "pending": "kiket_sdk._responses",
+    "TelemetryRecord": "kiket_sdk._telemetry",
+    **dict.fromkeys(
+        (
+            "APIConnectionError",
+            "APIError",
+            "APIStatusError",
+            "APITimeoutError",
+            "AuthenticationError",
+            "BadRequestError",
+            "ConfigurationError",
+            "ConflictError",
+            "InternalServerError",
+            "KiketSDKError",
+            "NotFoundError",
+            "PermissionDeniedError",
+            "RateLimitError",
+            "ScopeError",
+            "UnprocessableEntityError",
+            "WebhookVerificationError",
+        ),
+        "kiket_sdk._exceptions",
+    ),
+}
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "Allow",
+    "AsyncKiketClient",
+    "AuthContext",
+    "AuthenticationError",
+    "BadRequestError",
+    "BaseHandlerContext",
+    "ConfigurationError",
+    "ConflictError",
+    "DeliveryStore",
+    "Deny",
+    "ExtensionManifest",
+    "HandlerContext",
+    "InternalServerError",
+    "KiketClient",
+    "KiketSDK",
+    "KiketSDKError",
+    "MemoryDeliveryStore",
+    "NotFoundError",
+    "Pending",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RedisDeliveryStore",
+    "ScopeError",
+    "SyncHandlerContext",
+    "TelemetryRecord",
+    "UnprocessableEntityError",
+    "WebhookVerificationError",
+    "__version__",
+    "allow",
+    "deny",
+    "load_manifest",
+    "pending",
+    "webhook",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kiket_sdk' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

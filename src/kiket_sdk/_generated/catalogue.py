@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, Generic, Literal, Protocol, TypeVar, overload
+from typing import Any, Final, Literal, Protocol, TypeVar, overload
 
 from pydantic import BaseModel
 
@@ -191,8 +191,9 @@ _C = TypeVar("_C")
 _R = TypeVar("_R")
 
 
-class TypedHandlerDecorator(Protocol[_E, _C]):
-    """What ``webhook(<catalogued event>)`` returns: accepts a handler of that payload type."""
+class TypedHandlerDecorator(Protocol[_E]):
+    """What ``webhook(<catalogued event>)`` returns: accepts a handler of that payload type
+    (or of the plain JSON ``dict``), taking the context as its second argument or not at all."""
 
     @overload
     def __call__(self, handler: Callable[[_E, _C], _R], /) -> Callable[[_E, _C], _R]: ...
@@ -202,14 +203,22 @@ class TypedHandlerDecorator(Protocol[_E, _C]):
         self, handler: Callable[[builtins.dict[str, Any], _C], _R], /
     ) -> Callable[[builtins.dict[str, Any], _C], _R]: ...
 
+    @overload
+    def __call__(self, handler: Callable[[_E], _R], /) -> Callable[[_E], _R]: ...
 
-class UntypedHandlerDecorator(Protocol[_C]):
+    @overload
+    def __call__(
+        self, handler: Callable[[builtins.dict[str, Any]], _R], /
+    ) -> Callable[[builtins.dict[str, Any]], _R]: ...
+
+
+class UntypedHandlerDecorator(Protocol):
     """What ``webhook(<any other event>)`` returns: the payload type is the handler's choice."""
 
-    def __call__(self, handler: Callable[[Any, _C], _R], /) -> Callable[[Any, _C], _R]: ...
+    def __call__(self, handler: _R, /) -> _R: ...
 
 
-class WebhookRegistry(Generic[_C]):
+class WebhookRegistry:
     """Typed ``webhook()`` registration; subclasses implement ``_handler_decorator``."""
 
     def _handler_decorator(
@@ -218,252 +227,252 @@ class WebhookRegistry(Generic[_C]):
         raise NotImplementedError
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["ai.suggested"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[AiSuggested, _C]: ...
+    ) -> TypedHandlerDecorator[AiSuggested]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["approval.denied"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[ApprovalDenied, _C]: ...
+    ) -> TypedHandlerDecorator[ApprovalDenied]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["approval.granted"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[ApprovalGranted, _C]: ...
+    ) -> TypedHandlerDecorator[ApprovalGranted]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["approval.requested"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[ApprovalRequested, _C]: ...
+    ) -> TypedHandlerDecorator[ApprovalRequested]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["automation.dispatch"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[AutomationDispatch, _C]: ...
+    ) -> TypedHandlerDecorator[AutomationDispatch]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["case.assigned"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[CaseAssigned, _C]: ...
+    ) -> TypedHandlerDecorator[CaseAssigned]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["case.commented"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[CaseCommented, _C]: ...
+    ) -> TypedHandlerDecorator[CaseCommented]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["case.created"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[CaseCreated, _C]: ...
+    ) -> TypedHandlerDecorator[CaseCreated]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["case.transitioned"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[CaseTransitioned, _C]: ...
+    ) -> TypedHandlerDecorator[CaseTransitioned]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["case.updated"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[CaseUpdated, _C]: ...
+    ) -> TypedHandlerDecorator[CaseUpdated]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["extension.testConnection"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[ExtensionTestConnection, _C]: ...
+    ) -> TypedHandlerDecorator[ExtensionTestConnection]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["external.webhook.inbound_email"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[ExternalWebhookInboundEmail, _C]: ...
+    ) -> TypedHandlerDecorator[ExternalWebhookInboundEmail]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["external.webhook.status_callback"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[ExternalWebhookStatusCallback, _C]: ...
+    ) -> TypedHandlerDecorator[ExternalWebhookStatusCallback]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["issue.assigned"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[IssueAssigned, _C]: ...
+    ) -> TypedHandlerDecorator[IssueAssigned]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["issue.commented"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[IssueCommented, _C]: ...
+    ) -> TypedHandlerDecorator[IssueCommented]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["issue.created"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[IssueCreated, _C]: ...
+    ) -> TypedHandlerDecorator[IssueCreated]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["issue.created"],
         *,
         version: Literal["v2"],
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[IssueCreatedV2, _C]: ...
+    ) -> TypedHandlerDecorator[IssueCreatedV2]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["issue.transitioned"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[IssueTransitioned, _C]: ...
+    ) -> TypedHandlerDecorator[IssueTransitioned]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["issue.updated"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[IssueUpdated, _C]: ...
+    ) -> TypedHandlerDecorator[IssueUpdated]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["sla.breach"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[SlaBreach, _C]: ...
+    ) -> TypedHandlerDecorator[SlaBreach]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["sla.warning"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[SlaWarning, _C]: ...
+    ) -> TypedHandlerDecorator[SlaWarning]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["workflow.after_transition"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WorkflowAfterTransition, _C]: ...
+    ) -> TypedHandlerDecorator[WorkflowAfterTransition]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["workflow.before_transition"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WorkflowBeforeTransition, _C]: ...
+    ) -> TypedHandlerDecorator[WorkflowBeforeTransition]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["workflow.sla_breach"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WorkflowSlaBreach, _C]: ...
+    ) -> TypedHandlerDecorator[WorkflowSlaBreach]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["workflow.sla_status"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WorkflowSlaStatus, _C]: ...
+    ) -> TypedHandlerDecorator[WorkflowSlaStatus]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["workflow.triggered"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WorkflowTriggered, _C]: ...
+    ) -> TypedHandlerDecorator[WorkflowTriggered]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["workflow.updated"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WorkflowUpdated, _C]: ...
+    ) -> TypedHandlerDecorator[WorkflowUpdated]: ...
 
     @overload
     def webhook(
         self, event: str, *, version: str = "v1", required_scopes: Sequence[str] | None = None
-    ) -> UntypedHandlerDecorator[_C]: ...
+    ) -> UntypedHandlerDecorator: ...
 
     def webhook(
         self, event: str, *, version: str = "v1", required_scopes: Sequence[str] | None = None

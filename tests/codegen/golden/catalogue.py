@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, Generic, Literal, Protocol, TypeVar, overload
+from typing import Any, Final, Literal, Protocol, TypeVar, overload
 
 from pydantic import BaseModel
 
@@ -64,8 +64,9 @@ _C = TypeVar("_C")
 _R = TypeVar("_R")
 
 
-class TypedHandlerDecorator(Protocol[_E, _C]):
-    """What ``webhook(<catalogued event>)`` returns: accepts a handler of that payload type."""
+class TypedHandlerDecorator(Protocol[_E]):
+    """What ``webhook(<catalogued event>)`` returns: accepts a handler of that payload type
+    (or of the plain JSON ``dict``), taking the context as its second argument or not at all."""
 
     @overload
     def __call__(self, handler: Callable[[_E, _C], _R], /) -> Callable[[_E, _C], _R]: ...
@@ -75,14 +76,22 @@ class TypedHandlerDecorator(Protocol[_E, _C]):
         self, handler: Callable[[builtins.dict[str, Any], _C], _R], /
     ) -> Callable[[builtins.dict[str, Any], _C], _R]: ...
 
+    @overload
+    def __call__(self, handler: Callable[[_E], _R], /) -> Callable[[_E], _R]: ...
 
-class UntypedHandlerDecorator(Protocol[_C]):
+    @overload
+    def __call__(
+        self, handler: Callable[[builtins.dict[str, Any]], _R], /
+    ) -> Callable[[builtins.dict[str, Any]], _R]: ...
+
+
+class UntypedHandlerDecorator(Protocol):
     """What ``webhook(<any other event>)`` returns: the payload type is the handler's choice."""
 
-    def __call__(self, handler: Callable[[Any, _C], _R], /) -> Callable[[Any, _C], _R]: ...
+    def __call__(self, handler: _R, /) -> _R: ...
 
 
-class WebhookRegistry(Generic[_C]):
+class WebhookRegistry:
     """Typed ``webhook()`` registration; subclasses implement ``_handler_decorator``."""
 
     def _handler_decorator(
@@ -91,27 +100,27 @@ class WebhookRegistry(Generic[_C]):
         raise NotImplementedError
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["widget.created"],
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WidgetCreated, _C]: ...
+    ) -> TypedHandlerDecorator[WidgetCreated]: ...
 
     @overload
-    def webhook(
+    def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
         self,
         event: Literal["widget.created"],
         *,
         version: Literal["v2"],
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WidgetCreatedV2, _C]: ...
+    ) -> TypedHandlerDecorator[WidgetCreatedV2]: ...
 
     @overload
     def webhook(
         self, event: str, *, version: str = "v1", required_scopes: Sequence[str] | None = None
-    ) -> UntypedHandlerDecorator[_C]: ...
+    ) -> UntypedHandlerDecorator: ...
 
     def webhook(
         self, event: str, *, version: str = "v1", required_scopes: Sequence[str] | None = None

@@ -1,0 +1,351 @@
+"""``KiketSDK``: registration, configuration and the ASGI app that serves deliveries."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from kiket_sdk import _messages as msg
+from kiket_sdk._context import DeliveryFacts
+from kiket_sdk._exceptions import ConfigurationError
+from kiket_sdk._generated.catalogue import WebhookRegistry
+from kiket_sdk._handlers import HandlerSpec, inspect_handler
+from kiket_sdk._manifest import ExtensionManifest, load_manifest
+from kiket_sdk._responses import allow, deny, pending
+from kiket_sdk._runtime_token import JWKSCache, jwks_url_for
+from kiket_sdk._settings import resolve_settings, resolve_webhook_secret
+from kiket_sdk._signature import DEFAULT_TOLERANCE_SECONDS
+from kiket_sdk._telemetry import FeedbackHook, TelemetryReporter, telemetry_opted_out
+from kiket_sdk._verify import DeliveryVerifier
+from kiket_sdk._versions import normalize_version
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter, FastAPI
+    from starlette.types import Receive, Scope, Send
+
+    from kiket_sdk._client import AsyncKiketClient, KiketClient
+    from kiket_sdk._delivery_store import DeliveryStore
+    from kiket_sdk._dispatch import Dispatcher
+
+__all__ = ["DEFAULT_BASE_URL", "KiketSDK", "webhook"]
+
+logger = logging.getLogger("kiket_sdk")
+
+DEFAULT_BASE_URL = "https://kiket.dev"
+DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+_MARK = "__kiket_webhooks__"
+
+
+class _Marker(WebhookRegistry):
+    """``kiket_sdk.webhook(...)``: marks functions for ``KiketSDK.load(module)``."""
+
+    def _handler_decorator(
+        self, event: str, version: str, required_scopes: Sequence[str] | None
+    ) -> Any:
+        def mark(func: Any) -> Any:
+            marks = list(getattr(func, _MARK, ()))
+            marks.append((event, version, tuple(required_scopes or ())))
+            setattr(func, _MARK, marks)
+            return func
+
+        return mark
+
+
+webhook = _Marker().webhook
+"""Mark a function as a handler without an SDK at hand; ``sdk.load(module)`` registers it.
+
+Example::
+
+    # handlers.py
+    from kiket_sdk import webhook
+
+    @webhook("issue.created", version="v1")
+    async def on_issue(event: IssueCreated, ctx: HandlerContext) -> Allow: ...
+
+    # main.py
+    sdk.load(handlers)
+"""
+
+
+class KiketSDK(WebhookRegistry):
+    """A Kiket extension: typed webhook handlers behind verified, versioned routes.
+
+    ``KiketSDK`` is itself an ASGI app (``uvicorn main:sdk``, ``TestClient(sdk)``); ``sdk.app``
+    is the FastAPI app and ``sdk.router`` an ``APIRouter`` to mount into an existing app.
+
+    Example::
+
+        from kiket_sdk import Allow, HandlerContext, KiketSDK, allow
+        from kiket_sdk.events import IssueCreated
+
+        sdk = KiketSDK(webhook_secret="sh_123", extension_id="com.example.marketing")
+
+        @sdk.webhook("issue.created", version="v1", required_scopes=["issues.read"])
+        async def on_issue(event: IssueCreated, ctx: HandlerContext) -> Allow:
+            await ctx.endpoints.log_event("issue.created", title=event.issue.title)
+            return allow(message="ok", data={"id": event.issue.id})
+
+    Configuration falls back to the manifest (``extension.yaml``, ...) and the environment:
+    ``KIKET_WEBHOOK_SECRET``, ``KIKET_WORKSPACE_TOKEN``, ``KIKET_BASE_URL``,
+    ``KIKET_SDK_TELEMETRY_URL``, ``KIKET_SDK_TELEMETRY_OPTOUT``, ``KIKET_SECRET_*``, ``PORT``.
+    """
+
+    allow = staticmethod(allow)
+    deny = staticmethod(deny)
+    pending = staticmethod(pending)
+
+    def __init__(
+        self,
+        *,
+        webhook_secret: str | None = None,
+        webhook_secrets: Sequence[str] | None = None,
+        workspace_token: str | None = None,
+        base_url: str | None = None,
+        settings: dict[str, Any] | None = None,
+        extension_id: str | None = None,
+        extension_version: str | None = None,
+        manifest_path: str | Path | None = None,
+        auto_env_secrets: bool = True,
+        telemetry_enabled: bool = True,
+        feedback_hook: FeedbackHook | None = None,
+        telemetry_url: str | None = None,
+        verify: bool = True,
+        verify_runtime_token: bool = False,
+        signature_tolerance: float = DEFAULT_TOLERANCE_SECONDS,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        handler_timeout: float | None = None,
+        delivery_store: DeliveryStore | None = None,
+        shutdown_grace: float = 30.0,
+        debug: bool = False,
+        title: str | None = None,
+    ) -> None:
+        self.manifest: ExtensionManifest | None = load_manifest(manifest_path)
+        self.extension_id = extension_id or (self.manifest.id if self.manifest else None)
+        self.extension_version = extension_version or (
+            self.manifest.version if self.manifest else None
+        )
+        self.settings = resolve_settings(self.manifest, settings, auto_env_secrets=auto_env_secrets)
+        secrets = [s for s in (webhook_secrets or ()) if s]
+        if not secrets:
+            resolved = resolve_webhook_secret(webhook_secret, self.manifest)
+            secrets = [resolved] if resolved else []
+        self.base_url = (base_url or os.environ.get("KIKET_BASE_URL") or DEFAULT_BASE_URL).rstrip(
+            "/"
+        )
+        self.workspace_token = workspace_token or os.environ.get("KIKET_WORKSPACE_TOKEN") or None
+        if max_body_size <= 0:
+            raise ConfigurationError("max_body_size must be a positive number of bytes")
+        self.max_body_size = max_body_size
+        self.debug = debug
+        self.title = title or (
+            f"{self.extension_id} webhooks" if self.extension_id else "Kiket extension"
+        )
+        self.verifier = DeliveryVerifier(
+            secrets=secrets,
+            tolerance=signature_tolerance,
+            jwks=self._jwks,
+            verify_runtime_token=verify_runtime_token,
+            enabled=verify,
+        )
+        if not verify:
+            logger.warning(msg.VERIFY_DISABLED)
+        telemetry_on = telemetry_enabled and not telemetry_opted_out()
+        url = telemetry_url or os.environ.get("KIKET_SDK_TELEMETRY_URL") or None
+        self.telemetry = TelemetryReporter(
+            url=url if telemetry_on else None,
+            feedback_hook=feedback_hook if telemetry_on else None,
+            http=lambda: self.async_client._client,
+        )
+        self.handler_timeout = handler_timeout
+        self.delivery_store = delivery_store
+        self.shutdown_grace = shutdown_grace
+        self._handlers: dict[tuple[str, str], HandlerSpec] = {}
+        self._jwks_cache: JWKSCache | None = None
+        self._async_client: AsyncKiketClient | None = None
+        self._sync_client: KiketClient | None = None
+        self._dispatcher: Dispatcher | None = None
+        self._app: FastAPI | None = None
+        self._runtime: Any = None
+
+    # -- registration ---------------------------------------------------------------------
+
+    def register(
+        self,
+        event: str,
+        handler: Callable[..., Any],
+        *,
+        version: str = "v1",
+        required_scopes: Sequence[str] | None = None,
+    ) -> Callable[..., Any]:
+        """Register ``handler`` for ``event`` at ``version`` (the decorator-free ``webhook``).
+
+        Example::
+
+            sdk.register("issue.created", on_issue_v2, version="v2")
+        """
+        event = event.strip()
+        if not event:
+            raise ConfigurationError("event name must not be blank")
+        key = (event, normalize_version(version))
+        if not key[1]:
+            raise ConfigurationError(f"version for {event} must not be blank")
+        if key in self._handlers:
+            raise ConfigurationError(
+                f"a handler for {event}@{key[1]} is already registered ({self._handlers[key].name})"
+            )
+        self._handlers[key] = inspect_handler(key[0], key[1], handler, required_scopes)
+        return handler
+
+    def _handler_decorator(
+        self, event: str, version: str, required_scopes: Sequence[str] | None
+    ) -> Any:
+        def decorator(func: Any) -> Any:
+            self.register(event, func, version=version, required_scopes=required_scopes)
+            return func
+
+        return decorator
+
+    def load(self, module: ModuleType | object) -> int:
+        """Register every function in ``module`` marked with ``kiket_sdk.webhook(...)``;
+        returns how many handlers were registered.
+
+        Example::
+
+            import handlers
+            sdk.load(handlers)
+        """
+        count = 0
+        for name in dir(module):
+            func = getattr(module, name, None)
+            for event, version, scopes in getattr(func, _MARK, ()) if callable(func) else ():
+                self.register(event, func, version=version, required_scopes=scopes)  # type: ignore[arg-type]
+                count += 1
+        return count
+
+    @property
+    def handlers(self) -> dict[tuple[str, str], HandlerSpec]:
+        """Registered handlers by (event, version) (a copy)."""
+        return dict(self._handlers)
+
+    @property
+    def registered_events(self) -> list[str]:
+        """``["issue.created@v1", ...]``, as ``/health`` reports them."""
+        return [f"{e}@{v}" for e, v in sorted(self._handlers)]
+
+    # -- outbound clients (one pool each, shared by every delivery) -------------------------
+
+    @property
+    def async_client(self) -> AsyncKiketClient:
+        """The SDK's async API client (created on first use; its pool serves every delivery)."""
+        if self._async_client is None:
+            from kiket_sdk._client import AsyncKiketClient
+
+            self._async_client = AsyncKiketClient(
+                base_url=self.base_url, workspace_token=self.workspace_token
+            )
+        return self._async_client
+
+    @property
+    def client(self) -> KiketClient:
+        """The SDK's sync API client (created on first use)."""
+        if self._sync_client is None:
+            from kiket_sdk._client import KiketClient
+
+            self._sync_client = KiketClient(
+                base_url=self.base_url, workspace_token=self.workspace_token
+            )
+        return self._sync_client
+
+    def _delivery_options(self, facts: DeliveryFacts) -> dict[str, Any]:
+        headers = {"X-Kiket-Event-Version": facts.event_version}
+        if facts.auth.runtime_token:
+            headers["X-Kiket-Runtime-Token"] = facts.auth.runtime_token
+        options: dict[str, Any] = {"default_headers": headers}
+        if facts.api_base_url:
+            options["base_url"] = facts.api_base_url
+        return options
+
+    def _jwks(self) -> JWKSCache:
+        if self._jwks_cache is None:
+            self._jwks_cache = JWKSCache(jwks_url_for(self.base_url), self.async_client._client)
+        return self._jwks_cache
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """The framework-free dispatch core (``await sdk.dispatcher.dispatch(request)``)."""
+        if self._dispatcher is None:
+            from kiket_sdk._dispatch import Dispatcher
+
+            self._dispatcher = Dispatcher(
+                handlers=self._handlers,
+                verifier=self.verifier,
+                settings=self.settings,
+                extension_id=self.extension_id,
+                extension_version=self.extension_version,
+                make_async_client=lambda f: self.async_client.with_options(
+                    **self._delivery_options(f)
+                ),
+                make_sync_client=lambda f: self.client.with_options(**self._delivery_options(f)),
+                telemetry=self.telemetry,
+                debug=self.debug,
+                handler_timeout=self.handler_timeout,
+            )
+        return self._dispatcher
+
+    # -- serving -------------------------------------------------------------------------
+
+    @property
+    def runtime(self) -> Any:
+        """The delivery runtime (body limits, dedupe, deferred work, graceful shutdown)."""
+        if self._runtime is None:
+            from kiket_sdk._runtime import DeliveryRuntime
+
+            self._runtime = DeliveryRuntime(self)
+        return self._runtime
+
+    @property
+    def app(self) -> FastAPI:
+        """The FastAPI app: the webhook routes, ``/health``, ``/docs`` and ``/openapi.json``."""
+        if self._app is None:
+            from kiket_sdk._asgi import build_app
+
+            self._app = build_app(self)
+        return self._app
+
+    @property
+    def router(self) -> APIRouter:
+        """An ``APIRouter`` with the webhook routes and ``/health``, to mount into your app.
+
+        Example::
+
+            app = FastAPI()
+            app.include_router(sdk.router, prefix="/kiket")
+        """
+        from kiket_sdk._asgi import build_router
+
+        return build_router(self)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def run(self, host: str = "0.0.0.0", port: int | None = None, **uvicorn_options: Any) -> None:  # noqa: S104
+        """Serve the extension with uvicorn; ``port`` defaults to ``$PORT``, else 8000."""
+        import uvicorn
+
+        if port is None:
+            port = int(os.environ.get("PORT") or 8000)
+        uvicorn.run(self, host=host, port=port, **uvicorn_options)
+
+    async def aclose(self) -> None:
+        """Wait for deferred work and telemetry (up to ``shutdown_grace``), close the pools."""
+        if self._runtime is not None:
+            await self._runtime.shutdown()
+        await self.telemetry.drain()
+        if self._async_client is not None:
+            await self._async_client.aclose()
+        if self._sync_client is not None:
+            self._sync_client.close()

@@ -1,0 +1,109 @@
+"""Telemetry after every handler call, sent in the background.
+
+A record (event, version, status, duration_ms, error_class, ...) goes to the ``feedback_hook``
+(sync or async callable) and/or is POSTed to the telemetry URL. Sending never blocks or fails a
+delivery: it runs as a background task with a short timeout, and errors are logged at debug level.
+Opt out with ``telemetry_enabled=False`` or ``KIKET_SDK_TELEMETRY_OPTOUT=1``.
+
+Example::
+
+    records = []
+    sdk = KiketSDK(webhook_secret="sh_123", feedback_hook=records.append)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+__all__ = ["FeedbackHook", "TelemetryRecord", "TelemetryReporter", "telemetry_opted_out"]
+
+logger = logging.getLogger("kiket_sdk.telemetry")
+
+FeedbackHook = Callable[["TelemetryRecord"], Any]
+_TRUE = {"1", "true", "yes", "on"}
+_MAX_PENDING = 1000
+
+
+def telemetry_opted_out(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``KIKET_SDK_TELEMETRY_OPTOUT`` is set to 1/true/yes/on."""
+    env = os.environ if environ is None else environ
+    return env.get("KIKET_SDK_TELEMETRY_OPTOUT", "").strip().lower() in _TRUE
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryRecord:
+    """One handler call, as reported (the contract's telemetry body)."""
+
+    event: str
+    version: str
+    status: str
+    duration_ms: float
+    extension_id: str | None = None
+    extension_version: str | None = None
+    error_class: str | None = None
+    error_message: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    timestamp: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON body POSTed to the telemetry endpoint."""
+        body = asdict(self)
+        body["metadata"] = dict(self.metadata)
+        return body
+
+
+class TelemetryReporter:
+    """Fire-and-forget delivery of telemetry records (strong references to in-flight sends)."""
+
+    def __init__(
+        self,
+        *,
+        url: str | None,
+        feedback_hook: FeedbackHook | None,
+        http: Callable[[], httpx.AsyncClient] | None,
+        timeout: float = 2.0,
+    ) -> None:
+        self.url = url.rstrip("/") + "/telemetry" if url else None
+        self.feedback_hook = feedback_hook
+        self._http = http
+        self._timeout = timeout
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def report(self, record: TelemetryRecord) -> None:
+        """Queue ``record``; returns at once."""
+        if self.url is None and self.feedback_hook is None:
+            return
+        if len(self._pending) >= _MAX_PENDING:
+            logger.debug("telemetry backlog full; dropping a record for %s", record.event)
+            return
+        task = asyncio.get_running_loop().create_task(self._send(record))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _send(self, record: TelemetryRecord) -> None:
+        if self.feedback_hook is not None:
+            try:
+                result = self.feedback_hook(record)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                logger.warning("feedback_hook raised", exc_info=True)
+        if self.url is not None and self._http is not None:
+            try:
+                await self._http().post(self.url, json=record.to_json(), timeout=self._timeout)
+            except Exception as exc:
+                logger.debug("telemetry send failed: %s", type(exc).__name__)
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Wait (up to ``timeout``) for queued records to be sent; used at shutdown."""
+        if self._pending:
+            await asyncio.wait(set(self._pending), timeout=timeout)
