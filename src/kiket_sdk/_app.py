@@ -119,6 +119,7 @@ class KiketSDK(WebhookRegistry):
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         handler_timeout: float | None = None,
         delivery_store: DeliveryStore | None = None,
+        deduplicate: bool = True,
         shutdown_grace: float = 30.0,
         debug: bool = False,
         title: str | None = None,
@@ -162,6 +163,7 @@ class KiketSDK(WebhookRegistry):
         )
         self.handler_timeout = handler_timeout
         self.delivery_store = delivery_store
+        self.deduplicate = deduplicate
         self.shutdown_grace = shutdown_grace
         self._handlers: dict[tuple[str, str], HandlerSpec] = {}
         self._jwks_cache: JWKSCache | None = None

@@ -315,11 +315,11 @@ class Dispatcher:
         started = time.perf_counter()
         error: BaseException | None = None
         try:
-            async with asyncio.timeout(self.handler_timeout):
-                if spec.is_async:
-                    result = await spec.func(*args)
-                else:
-                    result = await anyio.to_thread.run_sync(lambda: spec.func(*args))
+            if self.handler_timeout is None:
+                result = await self._invoke(spec, args)
+            else:
+                async with asyncio.timeout(self.handler_timeout):
+                    result = await self._invoke(spec, args)
             answer = Answer(200, render_result(result), deferred=facts.deferred)
         except ScopeError as exc:
             error, answer = exc, self._scope_answer(exc)
@@ -332,6 +332,12 @@ class Dispatcher:
             answer = self._failure_answer(spec, exc)
         self._report(spec, facts, answer.status, started, error)
         return answer
+
+    @staticmethod
+    async def _invoke(spec: HandlerSpec, args: tuple[Any, ...]) -> Any:
+        if spec.is_async:
+            return await spec.func(*args)
+        return await anyio.to_thread.run_sync(lambda: spec.func(*args))
 
     def _failure_answer(self, spec: HandlerSpec, exc: Exception) -> Answer:
         logger.exception("handler %s for %s@%s failed", spec.name, spec.event, spec.version)
@@ -348,7 +354,7 @@ class Dispatcher:
         started: float,
         error: BaseException | None,
     ) -> None:
-        if self.telemetry is None:
+        if self.telemetry is None or not self.telemetry.active:
             return
         self.telemetry.report(
             TelemetryRecord(

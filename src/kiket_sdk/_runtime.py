@@ -69,7 +69,8 @@ class DeliveryRuntime:
         self._inflight += 1
         self._idle.clear()
         try:
-            answer = await self.sdk.dispatcher.dispatch(request, guard=self)
+            guard = self if self.sdk.deduplicate else None
+            answer = await self.sdk.dispatcher.dispatch(request, guard=guard)
         finally:
             self._inflight -= 1
             if self._inflight == 0:

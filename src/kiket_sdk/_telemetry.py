@@ -78,9 +78,14 @@ class TelemetryReporter:
         self._timeout = timeout
         self._pending: set[asyncio.Task[None]] = set()
 
+    @property
+    def active(self) -> bool:
+        """Whether records go anywhere (a hook or a URL is configured)."""
+        return self.url is not None or self.feedback_hook is not None
+
     def report(self, record: TelemetryRecord) -> None:
         """Queue ``record``; returns at once."""
-        if self.url is None and self.feedback_hook is None:
+        if not self.active:
             return
         if len(self._pending) >= _MAX_PENDING:
             logger.debug("telemetry backlog full; dropping a record for %s", record.event)

@@ -101,8 +101,8 @@ class DeliveryVerifier:
 
 
 def _unverified_claims(token: str | None) -> RuntimeTokenClaims | None:
-    if not token:
-        return None
+    if not token or token.count(".") != 2:
+        return None  # not a JWT: nothing to read (and no exception cost on the hot path)
     try:
         return read_runtime_token_claims(token)
     except WebhookVerificationError:
