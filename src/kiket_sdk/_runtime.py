@@ -96,11 +96,13 @@ class DeliveryRuntime:
             return None
         from kiket_sdk._delivery_store import ClaimState
 
-        claim = await store.claim(event_id, ttl=CLAIM_TTL)
+        # Scoped by extension: several extensions may share one Redis database.
+        key = f"{self.sdk.extension_id or '-'}:{event_id}"
+        claim = await store.claim(key, ttl=CLAIM_TTL)
         if claim.state is ClaimState.IN_PROGRESS:
-            claim = await store.wait(event_id, timeout=self.duplicate_wait)
+            claim = await store.wait(key, timeout=self.duplicate_wait)
         if claim.state is ClaimState.CLAIMED:
-            return GuardTicket(event_id, claim.token)
+            return GuardTicket(key, claim.token)
         if claim.state is ClaimState.DONE and claim.response is not None:
             stored = claim.response
             answer = Answer(stored.status_code, stored.body)
