@@ -92,13 +92,18 @@ def _py_name(name: str) -> str:
 
 
 def _example_value(param: Param) -> str:
-    if param.annotation.startswith("int"):
+    kinds = param.annotation.split(" | ")
+    if "int" in kinds:
         return "1"
-    if param.annotation == "bool":
+    if "float" in kinds:
+        return "1.0"
+    if "bool" in kinds:
         return "True"
-    if param.annotation.startswith("builtins.dict") or param.annotation.endswith("dict[str, Any]"):
-        return "{}"
-    return f'"{param.name}"'
+    if param.annotation.startswith("builtins.list"):
+        return "[]"
+    if "str" in kinds:
+        return f'"{param.name}"'
+    return "{}"
 
 
 def annotation(schema: dict[str, Any], models: set[str], *, model_input: bool = False) -> str:

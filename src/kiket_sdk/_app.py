@@ -10,7 +10,6 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from kiket_sdk import _messages as msg
-from kiket_sdk._context import DeliveryFacts
 from kiket_sdk._exceptions import ConfigurationError
 from kiket_sdk._generated.catalogue import WebhookRegistry
 from kiket_sdk._handlers import HandlerSpec, inspect_handler
@@ -262,14 +261,6 @@ class KiketSDK(WebhookRegistry):
             )
         return self._sync_client
 
-    def _delivery_options(self, facts: DeliveryFacts) -> dict[str, Any]:
-        headers = {"X-Kiket-Event-Version": facts.event_version}
-        if facts.auth.runtime_token:
-            headers["X-Kiket-Runtime-Token"] = facts.auth.runtime_token
-        options: dict[str, Any] = {"default_headers": headers}
-        if facts.api_base_url:
-            options["base_url"] = facts.api_base_url
-        return options
 
     def _jwks(self) -> JWKSCache:
         if self._jwks_cache is None:
@@ -288,10 +279,12 @@ class KiketSDK(WebhookRegistry):
                 settings=self.settings,
                 extension_id=self.extension_id,
                 extension_version=self.extension_version,
-                make_async_client=lambda f: self.async_client.with_options(
-                    **self._delivery_options(f)
+                make_async_client=lambda f: self.async_client.for_delivery(
+                    f.auth.runtime_token, f.event_version, f.api_base_url
                 ),
-                make_sync_client=lambda f: self.client.with_options(**self._delivery_options(f)),
+                make_sync_client=lambda f: self.client.for_delivery(
+                    f.auth.runtime_token, f.event_version, f.api_base_url
+                ),
                 telemetry=self.telemetry,
                 debug=self.debug,
                 handler_timeout=self.handler_timeout,

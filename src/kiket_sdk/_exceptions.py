@@ -22,11 +22,11 @@ KiketSDKError                       root: catch this to catch everything the SDK
 Example:
 
 ```python
-from kiket_sdk import KiketClient, NotFoundError
+from kiket_sdk import KiketClient, KiketSDKError, NotFoundError
 
 with KiketClient(base_url="http://127.0.0.1:9", workspace_token="wk") as client:
     try:
-        client.secrets.get("API_KEY", extension_id="com.example")
+        client.secrets.get("com.example", "API_KEY")
     except NotFoundError as exc:
         print(exc.status_code, exc.problem)
     except KiketSDKError:

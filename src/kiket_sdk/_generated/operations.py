@@ -228,7 +228,7 @@ class ExtensionResource:
 
         Example::
 
-            client.extension.emit_metric(name="name", value="value")
+            client.extension.emit_metric(name="name", value=1.0)
 
         Args:
             name: Metric name.
@@ -899,10 +899,10 @@ class TelemetryResource:
         status: str,
         duration_ms: float,
         timestamp: str,
-        extension_id: str | None | None = None,
-        extension_version: str | None | None = None,
-        error_message: str | None | None = None,
-        error_class: str | None | None = None,
+        extension_id: str | None = None,
+        extension_version: str | None = None,
+        error_message: str | None = None,
+        error_class: str | None = None,
         metadata: builtins.dict[str, Any] | None = None,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
@@ -917,7 +917,7 @@ class TelemetryResource:
 
         Example::
 
-            client.telemetry.send(event="event", version="version", status="status", duration_ms="duration_ms", timestamp="timestamp")
+            client.telemetry.send(event="event", version="version", status="status", duration_ms=1.0, timestamp="timestamp")
 
         Args:
             event: Event name the handler ran for.
@@ -1225,7 +1225,7 @@ class AuditResource:
 
         Example::
 
-            client.audit.verify(content_hash="content_hash", merkle_root="merkle_root", proof="proof", leaf_index=1)
+            client.audit.verify(content_hash="content_hash", merkle_root="merkle_root", proof=[], leaf_index=1)
 
         Args:
             content_hash: 0x-prefixed hash of the record.
@@ -1486,7 +1486,7 @@ class AsyncExtensionResource:
 
         Example::
 
-            await client.extension.emit_metric(name="name", value="value")
+            await client.extension.emit_metric(name="name", value=1.0)
 
         Args:
             name: Metric name.
@@ -2157,10 +2157,10 @@ class AsyncTelemetryResource:
         status: str,
         duration_ms: float,
         timestamp: str,
-        extension_id: str | None | None = None,
-        extension_version: str | None | None = None,
-        error_message: str | None | None = None,
-        error_class: str | None | None = None,
+        extension_id: str | None = None,
+        extension_version: str | None = None,
+        error_message: str | None = None,
+        error_class: str | None = None,
         metadata: builtins.dict[str, Any] | None = None,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
@@ -2175,7 +2175,7 @@ class AsyncTelemetryResource:
 
         Example::
 
-            await client.telemetry.send(event="event", version="version", status="status", duration_ms="duration_ms", timestamp="timestamp")
+            await client.telemetry.send(event="event", version="version", status="status", duration_ms=1.0, timestamp="timestamp")
 
         Args:
             event: Event name the handler ran for.
@@ -2483,7 +2483,7 @@ class AsyncAuditResource:
 
         Example::
 
-            await client.audit.verify(content_hash="content_hash", merkle_root="merkle_root", proof="proof", leaf_index=1)
+            await client.audit.verify(content_hash="content_hash", merkle_root="merkle_root", proof=[], leaf_index=1)
 
         Args:
             content_hash: 0x-prefixed hash of the record.
@@ -2739,7 +2739,7 @@ class RawExtensionResource:
 
         Example::
 
-            client.with_raw_response.extension.emit_metric(name="name", value="value")
+            client.with_raw_response.extension.emit_metric(name="name", value=1.0)
 
         Args:
             name: Metric name.
@@ -3392,10 +3392,10 @@ class RawTelemetryResource:
         status: str,
         duration_ms: float,
         timestamp: str,
-        extension_id: str | None | None = None,
-        extension_version: str | None | None = None,
-        error_message: str | None | None = None,
-        error_class: str | None | None = None,
+        extension_id: str | None = None,
+        extension_version: str | None = None,
+        error_message: str | None = None,
+        error_class: str | None = None,
         metadata: builtins.dict[str, Any] | None = None,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
@@ -3410,7 +3410,7 @@ class RawTelemetryResource:
 
         Example::
 
-            client.with_raw_response.telemetry.send(event="event", version="version", status="status", duration_ms="duration_ms", timestamp="timestamp")
+            client.with_raw_response.telemetry.send(event="event", version="version", status="status", duration_ms=1.0, timestamp="timestamp")
 
         Args:
             event: Event name the handler ran for.
@@ -3710,7 +3710,7 @@ class RawAuditResource:
 
         Example::
 
-            client.with_raw_response.audit.verify(content_hash="content_hash", merkle_root="merkle_root", proof="proof", leaf_index=1)
+            client.with_raw_response.audit.verify(content_hash="content_hash", merkle_root="merkle_root", proof=[], leaf_index=1)
 
         Args:
             content_hash: 0x-prefixed hash of the record.
@@ -3964,7 +3964,7 @@ class AsyncRawExtensionResource:
 
         Example::
 
-            await client.with_raw_response.extension.emit_metric(name="name", value="value")
+            await client.with_raw_response.extension.emit_metric(name="name", value=1.0)
 
         Args:
             name: Metric name.
@@ -4617,10 +4617,10 @@ class AsyncRawTelemetryResource:
         status: str,
         duration_ms: float,
         timestamp: str,
-        extension_id: str | None | None = None,
-        extension_version: str | None | None = None,
-        error_message: str | None | None = None,
-        error_class: str | None | None = None,
+        extension_id: str | None = None,
+        extension_version: str | None = None,
+        error_message: str | None = None,
+        error_class: str | None = None,
         metadata: builtins.dict[str, Any] | None = None,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
@@ -4635,7 +4635,7 @@ class AsyncRawTelemetryResource:
 
         Example::
 
-            await client.with_raw_response.telemetry.send(event="event", version="version", status="status", duration_ms="duration_ms", timestamp="timestamp")
+            await client.with_raw_response.telemetry.send(event="event", version="version", status="status", duration_ms=1.0, timestamp="timestamp")
 
         Args:
             event: Event name the handler ran for.
@@ -4935,7 +4935,7 @@ class AsyncRawAuditResource:
 
         Example::
 
-            await client.with_raw_response.audit.verify(content_hash="content_hash", merkle_root="merkle_root", proof="proof", leaf_index=1)
+            await client.with_raw_response.audit.verify(content_hash="content_hash", merkle_root="merkle_root", proof=[], leaf_index=1)
 
         Args:
             content_hash: 0x-prefixed hash of the record.
