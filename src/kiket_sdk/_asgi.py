@@ -43,7 +43,7 @@ def _json_content_type(value: str | None) -> bool:
 async def _read_body(request: Request, limit: int) -> bytes | Response:
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.strip().isdigit():
+        if not (declared.strip().isdigit() and declared.isascii()):
             return _error(400, "invalid Content-Length header")
         if int(declared) > limit:
             return _error(413, msg.BODY_TOO_LARGE.format(limit=limit))

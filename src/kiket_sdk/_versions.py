@@ -18,7 +18,7 @@ def normalize_version(version: str) -> str:
     text = version.strip()
     if text.isdigit() and text.isascii():
         return f"v{int(text)}"
-    if text[:1] in ("V",) and text[1:].isdigit():
+    if text[:1] in ("V",) and text[1:].isdigit() and text.isascii():
         return f"v{int(text[1:])}"
     return text
 

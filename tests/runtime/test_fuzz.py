@@ -1,0 +1,131 @@
+"""Property test: no body and no header value makes the endpoint answer 5xx."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+
+from kiket_sdk import HandlerContext, KiketSDK, allow
+from kiket_sdk.events import IssueCreated
+
+from ._helpers import SECRET, signed_headers
+
+# header values as raw bytes: any octet except the ones that end or break a header line
+_header_bytes = st.binary(max_size=80).map(
+    lambda b: b.replace(b"\r", b"").replace(b"\n", b"").replace(b"\x00", b"")
+)
+_text_header = st.text(max_size=40).map(
+    lambda s: s.replace("\r", "").replace("\n", "").replace("\x00", "").encode("utf-8")
+)
+_header_value = st.one_of(
+    st.none(),
+    _header_bytes,
+    _text_header,
+    st.sampled_from(
+        [b"v1", b"1", b"V\xb2", b"\xd9\xa3", b"application/json", b"text/plain", b"sha256="]
+    ),
+)
+_json_like = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=10,
+)
+
+
+def _issue_body(title: str, issue_id: str) -> bytes:
+    head = json.dumps(str(time.time_ns()))
+    return f'{{"id": {head}, "issue": {{"id": {issue_id}, "title": {title}}}}}'.encode()
+
+
+_body = st.one_of(
+    st.binary(max_size=300),
+    _json_like.map(lambda v: json.dumps(v).encode()),
+    st.builds(
+        _issue_body,
+        st.sampled_from(['"t"', "1", "null", "[]", '{"a":1}']),
+        st.sampled_from(["1", '"ISS-1"', "null", "1.5", "true"]),
+    ),
+)
+
+
+def _sdk(**options: Any) -> KiketSDK:
+    sdk = KiketSDK(telemetry_enabled=False, **options)
+
+    @sdk.webhook("issue.created", version="v1")
+    async def typed(event: IssueCreated, ctx: HandlerContext) -> Any:
+        return allow(message=str(event.issue.title), data={"scopes": list(ctx.auth.scopes)})
+
+    @sdk.webhook("custom.any", version="v1")
+    def untyped(event: dict[str, Any], ctx: HandlerContext) -> Any:
+        return {"keys": sorted(event)}
+
+    return sdk
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    body=_body,
+    signature=_header_value,
+    timestamp=_header_value,
+    version=_header_value,
+    content_type=_header_value,
+    sign=st.booleans(),
+    event=st.sampled_from(["issue.created", "custom.any", "nobody.listens"]),
+    path_version=st.sampled_from([None, "v1", "1", "V%C2%B2", "%F0%9F%98%80", "%20"]),
+    query=st.sampled_from(["", "?version=v1", "?version=%C2%B2", "?version="]),
+    mode=st.sampled_from(["hmac", "off"]),
+)
+def test_never_5xx(
+    body: bytes,
+    signature: bytes | None,
+    timestamp: bytes | None,
+    version: bytes | None,
+    content_type: bytes | None,
+    sign: bool,
+    event: str,
+    path_version: str | None,
+    query: str,
+    mode: str,
+) -> None:
+    fuzzed = {
+        b"x-kiket-signature": signature,
+        b"x-kiket-timestamp": timestamp,
+        b"x-kiket-event-version": version,
+        b"content-type": content_type,
+    }
+    if sign:  # a valid signature gets the body past the proof of origin
+        signed = signed_headers(body)
+        fuzzed[b"x-kiket-signature"] = signed["X-Kiket-Signature"].encode()
+        fuzzed[b"x-kiket-timestamp"] = signed["X-Kiket-Timestamp"].encode()
+    headers = [(name, value) for name, value in fuzzed.items() if value is not None]
+    path = f"/v/{path_version}/webhooks/{event}" if path_version else f"/webhooks/{event}"
+    client = _CLIENTS[mode]
+    response = client.post(path + query, content=body, headers=httpx.Headers(headers))
+    assert response.status_code < 500, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/json")
+    if response.status_code >= 400:
+        assert isinstance(response.json().get("error"), str)
+
+
+_CLIENTS: dict[str, TestClient] = {}
+
+
+def setup_module() -> None:
+    _CLIENTS["hmac"] = TestClient(_sdk(webhook_secret=SECRET)).__enter__()
+    _CLIENTS["off"] = TestClient(_sdk(verify=False)).__enter__()
+
+
+def teardown_module() -> None:
+    for client in _CLIENTS.values():
+        client.__exit__(None, None, None)
+    _CLIENTS.clear()
