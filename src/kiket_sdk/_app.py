@@ -261,7 +261,6 @@ class KiketSDK(WebhookRegistry):
             )
         return self._sync_client
 
-
     def _jwks(self) -> JWKSCache:
         if self._jwks_cache is None:
             self._jwks_cache = JWKSCache(jwks_url_for(self.base_url), self.async_client._client)

@@ -1,0 +1,1 @@
+"""Runnable example extensions (``kiket-sdk dev examples.quickstart:sdk``)."""

@@ -1,0 +1,78 @@
+"""Test kit for Kiket extensions: a fake Kiket API, ready-made event payloads, signed deliveries.
+
+```python
+from kiket_sdk.testing import FakeKiket, deliver_sync, event_payload
+
+fake = FakeKiket(strict_responses=True)
+payload = event_payload("issue.created", issue__title="Printer on fire")
+answer = deliver_sync(sdk, "issue.created", payload)  # signed with the sdk's webhook secret
+```
+
+The pytest plugin (installed with the package) adds the fixtures ``kiket_fake``,
+``kiket_deliver`` and ``kiket_signed_headers``. Names are imported on first use, so loading the
+plugin (in every pytest run) stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kiket_sdk._runtime_token import generate_signing_key, sign_runtime_token
+    from kiket_sdk._signature import generate_signature
+    from kiket_sdk.testing._delivery import (
+        deliver,
+        deliver_sync,
+        delivery_body,
+        jwks_for,
+        replay_payload,
+        signed_headers,
+    )
+    from kiket_sdk.testing._fake_kiket import FakeKiket, RecordedCall
+    from kiket_sdk.testing._payloads import event_payload, set_path
+
+_EXPORTS: dict[str, str] = {
+    "FakeKiket": "kiket_sdk.testing._fake_kiket",
+    "RecordedCall": "kiket_sdk.testing._fake_kiket",
+    "deliver": "kiket_sdk.testing._delivery",
+    "deliver_sync": "kiket_sdk.testing._delivery",
+    "delivery_body": "kiket_sdk.testing._delivery",
+    "event_payload": "kiket_sdk.testing._payloads",
+    "generate_signature": "kiket_sdk._signature",
+    "generate_signing_key": "kiket_sdk._runtime_token",
+    "jwks_for": "kiket_sdk.testing._delivery",
+    "replay_payload": "kiket_sdk.testing._delivery",
+    "set_path": "kiket_sdk.testing._payloads",
+    "sign_runtime_token": "kiket_sdk._runtime_token",
+    "signed_headers": "kiket_sdk.testing._delivery",
+}
+
+__all__ = [
+    "FakeKiket",
+    "RecordedCall",
+    "deliver",
+    "deliver_sync",
+    "delivery_body",
+    "event_payload",
+    "generate_signature",
+    "generate_signing_key",
+    "jwks_for",
+    "replay_payload",
+    "set_path",
+    "sign_runtime_token",
+    "signed_headers",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kiket_sdk.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
