@@ -54,6 +54,7 @@ from kiket_sdk._settings import (
     as_mapping,
     as_text,
     delivery_secret_problems,
+    delivery_secret_value,
     read_settings,
     resolve_env_reference,
     resolve_settings,
@@ -221,8 +222,7 @@ def parse_manifest(
     delivery_secret = None
     if secret_ref is not None:
         problems += delivery_secret_problems(where, secret_ref, environ)
-        resolved = resolve_env_reference(secret_ref, environ)
-        delivery_secret = resolved if isinstance(resolved, str) else None
+        delivery_secret = delivery_secret_value(secret_ref, environ)
     settings = read_settings(data, environ, problems)
     secrets = _secret_entries(pick("secrets"), problems)
     secret_keys = [s.key for s in settings if s.secret] + [key for key, _ in secrets]

@@ -235,13 +235,10 @@ def delivery_secret_problems(where: str, ref: str, environ: Mapping[str, str] | 
             for n in names
             if n not in env
         ]
-    # Decision: a bare value is a literal secret, even when it looks like a variable name
-    # (`delivery_secret: KIKET_WEBHOOK_SECRET` in a real flat manifest). Reading the variable
-    # instead would be a guess that changes what the secret is; we warn so the author fixes it.
     if _BARE_ENV_NAME.fullmatch(ref):
         return [
-            f"{where} looks like an environment variable name; write env.{ref} to read the "
-            "variable (as written, the text itself is used as the secret)."
+            f"{where} is a bare environment variable name; it is read as env.{ref} (write "
+            f"env.{ref} to say so)."
         ]
     if ref.strip():
         return [
@@ -249,6 +246,20 @@ def delivery_secret_problems(where: str, ref: str, environ: Mapping[str, str] | 
             "and set that variable instead."
         ]
     return []
+
+
+def delivery_secret_value(ref: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The delivery secret that the manifest text ``ref`` stands for.
+
+    ``env:NAME``/``env.NAME``/``${NAME}`` read the variable. Decision (security): a bare
+    upper-case identifier (``delivery_secret: KIKET_WEBHOOK_SECRET``, as a real flat manifest
+    writes it) is also read as a variable name, never used as the secret itself: that text is
+    public, so taking it literally would let anyone sign deliveries. Anything else is a literal.
+    """
+    if _BARE_ENV_NAME.fullmatch(ref):
+        return _environment(environ).get(ref) or None
+    resolved = resolve_env_reference(ref, environ)
+    return resolved if isinstance(resolved, str) else None
 
 
 def _present(value: str | None) -> bool:
@@ -308,8 +319,7 @@ def resolve_webhook_secret(
         if manifest.delivery_secret_ref is None:
             candidates.append(manifest.delivery_secret)
         else:
-            resolved = resolve_env_reference(manifest.delivery_secret_ref, env)
-            candidates.append(resolved if isinstance(resolved, str) else None)
+            candidates.append(delivery_secret_value(manifest.delivery_secret_ref, env))
     candidates.append(env.get(WEBHOOK_SECRET_ENV))
     for candidate in candidates:
         if _present(candidate):

@@ -56,7 +56,7 @@ def test_every_fixture_loads(path: Path) -> None:
     assert manifest.delivery_secret
 
 
-def test_flat_fixture_keeps_bare_name_as_literal_and_warns(
+def test_flat_fixture_reads_bare_name_as_env_variable_and_warns(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     for env_value in ("whsec-from-env", None):
@@ -68,15 +68,16 @@ def test_flat_fixture_keeps_bare_name_as_literal_and_warns(
         assert manifest is not None
         assert manifest.id == "dev.kiket.ext.mailjet-inbound"
         assert manifest.version == "1.2.0"
-        assert manifest.delivery_secret == "KIKET_WEBHOOK_SECRET"
+        # Never the public text itself: that would let anyone sign deliveries.
+        assert manifest.delivery_secret == env_value
         assert manifest.delivery_secret_ref == "KIKET_WEBHOOK_SECRET"
         assert manifest.settings == ()
         assert manifest.defaults == {}
         assert manifest.secret_keys == ()
         assert len(manifest.problems) == 1
         assert manifest.problems[0].startswith(
-            "delivery_secret looks like an environment variable name; "
-            "write env.KIKET_WEBHOOK_SECRET to read the variable"
+            "delivery_secret is a bare environment variable name; "
+            "it is read as env.KIKET_WEBHOOK_SECRET"
         )
 
 
@@ -549,10 +550,10 @@ def test_webhook_secret_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_webhook_secret(None, handmade, {}) == "literal"
 
 
-def test_flat_fixture_literal_wins_over_env() -> None:
-    # Consequence of the bare-name decision: fix the manifest (see its problems) to use the env.
+def test_flat_fixture_bare_name_is_never_the_secret() -> None:
     manifest = load(FLAT, SET)
-    assert resolve_webhook_secret(None, manifest, SET) == "KIKET_WEBHOOK_SECRET"
+    assert resolve_webhook_secret(None, manifest, SET) == "whsec-from-env"
+    assert resolve_webhook_secret(None, load(FLAT, {}), {}) is None
 
 
 # --- documentation ----------------------------------------------------------------------------
