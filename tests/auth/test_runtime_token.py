@@ -30,7 +30,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import kiket_sdk._runtime_token
-from _servers import run_asgi_server
 from kiket_sdk._exceptions import ConfigurationError, WebhookVerificationError
 from kiket_sdk._runtime_token import (
     generate_signing_key,
@@ -43,6 +42,7 @@ from kiket_sdk.auth import (
     read_runtime_token_claims,
     verify_runtime_token,
 )
+from kiket_sdk.testing import serve_app
 
 NOW = 1_767_225_600
 KEY, JWK = generate_signing_key(kid="kiket-2026-01")
@@ -125,7 +125,7 @@ def key_server_process() -> Iterator[KeyServer]:
         return JSONResponse({"keys": server.keys}, status_code=server.status)
 
     app = Starlette(routes=[Route("/.well-known/jwks.json", jwks)])
-    with run_asgi_server(app) as base_url:
+    with serve_app(app) as base_url:
         server.base_url = base_url
         yield server
 

@@ -52,8 +52,7 @@ from kiket_sdk._exceptions import (
 )
 from kiket_sdk._retry import backoff_delay, parse_retry_after
 from kiket_sdk._version import __version__
-
-from ._loopback import loopback_server
+from kiket_sdk.testing import serve_app
 
 T = TypeVar("T")
 AnyClient = SyncAPIClient | AsyncAPIClient
@@ -169,7 +168,7 @@ APP = Starlette(
 
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
-    with loopback_server(APP) as url:
+    with serve_app(APP) as url:
         yield url
 
 

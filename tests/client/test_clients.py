@@ -28,8 +28,7 @@ from kiket_sdk._client import AsyncKiketClient, KiketClient
 from kiket_sdk._generated import models as m
 from kiket_sdk._generated.operations import GeneratedSyncClient
 from kiket_sdk._version import __version__
-
-from ._loopback import loopback_server
+from kiket_sdk.testing import serve_app
 
 T = TypeVar("T")
 AnyClient = KiketClient | AsyncKiketClient
@@ -228,7 +227,7 @@ class Harness:
 
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
-    with loopback_server(APP) as url:
+    with serve_app(APP) as url:
         yield url
 
 

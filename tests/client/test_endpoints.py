@@ -35,8 +35,8 @@ from kiket_sdk._endpoints_data import (
 from kiket_sdk._exceptions import ConfigurationError, KiketSDKError
 from kiket_sdk._generated import models as m
 from kiket_sdk._secrets import AsyncSecretManager, SecretManager
+from kiket_sdk.testing import serve_app
 
-from ._loopback import loopback_server
 from .test_clients import (
     APP,
     FORM,
@@ -59,7 +59,7 @@ MISSING_ID = "Set extension_id= on KiketSDK or in extension.yaml"
 
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
-    with loopback_server(APP) as url:
+    with serve_app(APP) as url:
         yield url
 
 

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from _servers import run_asgi_server
 from kiket_sdk import KiketSDK, allow, deny
 from kiket_sdk._cli import DEV_WEBHOOK_SECRET, main
 from kiket_sdk.events import IssueCreated
-from kiket_sdk.testing import generate_signature
+from kiket_sdk.testing import generate_signature, serve_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "cli-secret"
@@ -74,7 +73,7 @@ def server_url():
             return deny("not this one")
         return allow(message=event.issue.title, data={"extra": event.issue.model_extra})
 
-    with run_asgi_server(sdk) as url:
+    with serve_app(sdk) as url:
         yield url
 
 

@@ -17,9 +17,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from _servers import run_asgi_server
 from kiket_sdk import HandlerContext, KiketSDK
 from kiket_sdk._runtime_token import generate_signing_key, sign_runtime_token
+from kiket_sdk.testing import serve_app
 
 from ._helpers import issue_payload, post
 
@@ -56,7 +56,7 @@ def kiket_key() -> tuple[Any, dict[str, str]]:
 @pytest.fixture(scope="module")
 def kiket_server(kiket_key: tuple[Any, dict[str, str]]) -> Iterator[tuple[str, KeyServer]]:
     server = KeyServer({"keys": [kiket_key[1]]})
-    with run_asgi_server(server.app()) as url:
+    with serve_app(server.app()) as url:
         yield url, server
 
 
@@ -160,7 +160,7 @@ def test_missing_token_is_refused(client: TestClient) -> None:
 def test_forged_token_with_payload_base_url_is_refused(client: TestClient, seen: list[Any]) -> None:
     attacker_key, attacker_jwk = generate_signing_key(kid="attacker-1")
     attacker = KeyServer({"keys": [attacker_jwk]})
-    with run_asgi_server(attacker.app()) as attacker_url:
+    with serve_app(attacker.app()) as attacker_url:
         token = sign_runtime_token(
             private_key=attacker_key, kid=attacker_jwk["kid"], org_id=666, scopes=["*"]
         )
@@ -188,7 +188,7 @@ def test_real_uvicorn_token_delivery(
 
     key, jwk = kiket_key
     token = sign_runtime_token(private_key=key, kid=jwk["kid"], org_id="org-9")
-    with run_asgi_server(sdk) as url, httpx.Client(base_url=url) as http:
+    with serve_app(sdk) as url, httpx.Client(base_url=url) as http:
         response = post(http, payload=_delivery(token), secret=None)
     assert response.status_code == 200, response.text
     assert response.json() == {"org": "org-9"}

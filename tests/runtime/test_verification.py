@@ -10,8 +10,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from _servers import run_asgi_server
 from kiket_sdk import HandlerContext, KiketSDK
+from kiket_sdk.testing import serve_app
 
 from ._helpers import SECRET, encode, issue_payload, post, signed_headers
 
@@ -136,7 +136,7 @@ def test_verify_false_accepts_unsigned_deliveries() -> None:
 
 def test_real_uvicorn_signed_and_unsigned() -> None:
     sdk = _sdk()
-    with run_asgi_server(sdk) as base_url, httpx.Client(base_url=base_url) as http:
+    with serve_app(sdk) as base_url, httpx.Client(base_url=base_url) as http:
         assert post(http).status_code == 200
         assert post(http, secret="wrong").status_code == 401
         assert post(http, secret=None).status_code == 401
@@ -152,7 +152,7 @@ def test_real_uvicorn_streamed_body_over_limit() -> None:
         for _ in range(10):
             yield b" " * 500
 
-    with run_asgi_server(sdk) as base_url, httpx.Client(base_url=base_url) as http:
+    with serve_app(sdk) as base_url, httpx.Client(base_url=base_url) as http:
         response = http.post(
             "/v/v1/webhooks/issue.created",
             content=chunks(),

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     )
     from kiket_sdk.testing._fake_kiket import FakeKiket, RecordedCall
     from kiket_sdk.testing._payloads import event_payload, set_path
+    from kiket_sdk.testing._server import serve_app
 
 _EXPORTS: dict[str, str] = {
     "FakeKiket": "kiket_sdk.testing._fake_kiket",
@@ -43,6 +44,7 @@ _EXPORTS: dict[str, str] = {
     "generate_signing_key": "kiket_sdk._runtime_token",
     "jwks_for": "kiket_sdk.testing._delivery",
     "replay_payload": "kiket_sdk.testing._delivery",
+    "serve_app": "kiket_sdk.testing._server",
     "set_path": "kiket_sdk.testing._payloads",
     "sign_runtime_token": "kiket_sdk._runtime_token",
     "signed_headers": "kiket_sdk.testing._delivery",
@@ -59,6 +61,7 @@ __all__ = [
     "generate_signing_key",
     "jwks_for",
     "replay_payload",
+    "serve_app",
     "set_path",
     "sign_runtime_token",
     "signed_headers",

@@ -13,27 +13,20 @@ headers and the body bytes to one plain ``handle`` function and send back its ``
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-__all__ = ["FakeKiketTransport", "FakeResponse", "Handler", "build_app", "serve_in_thread"]
+__all__ = ["FakeKiketTransport", "FakeResponse", "Handler", "build_app"]
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
-_STARTUP_TIMEOUT = 10.0
-_SHUTDOWN_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,46 +97,3 @@ def build_app(handle: Handler) -> Starlette:
         return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
     return Starlette(routes=[Route("/{path:path}", endpoint, methods=_METHODS)])
-
-
-@contextmanager
-def serve_in_thread(app: Starlette, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Run ``app`` with uvicorn in a background thread; yields ``http://host:port``.
-
-    The socket is bound before uvicorn starts (``port=0``: the OS picks a free one), startup is
-    awaited, and on exit the server is stopped and its thread joined.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    bound_port: int = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, lifespan="off", log_level="warning", access_log=False, timeout_graceful_shutdown=2
-    )
-    server = uvicorn.Server(config)
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            server.run(sockets=[sock])
-        except BaseException as exc:  # SystemExit included: uvicorn exits on startup errors
-            failure.append(exc)
-
-    thread = threading.Thread(target=run, name=f"fake-kiket-{bound_port}", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + _STARTUP_TIMEOUT
-        while not server.started:
-            if failure or not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"FakeKiket server did not start on port {bound_port}: {failure}"
-                )
-            time.sleep(0.005)
-        yield f"http://{host}:{bound_port}"
-    finally:
-        server.should_exit = True
-        thread.join(_SHUTDOWN_TIMEOUT)
-        if thread.is_alive():  # a client kept a connection open: stop waiting for it
-            server.force_exit = True
-            thread.join(_SHUTDOWN_TIMEOUT)
-        sock.close()

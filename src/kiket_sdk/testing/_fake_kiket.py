@@ -42,7 +42,6 @@ from kiket_sdk.testing._fake_http import (
     FakeKiketTransport,
     FakeResponse,
     build_app,
-    serve_in_thread,
 )
 from kiket_sdk.testing._fake_openapi import (
     Operation,
@@ -53,6 +52,7 @@ from kiket_sdk.testing._fake_openapi import (
 )
 from kiket_sdk.testing._fake_problem import PROBLEM_CONTENT_TYPE, ProblemError
 from kiket_sdk.testing._fake_store import FakeKiketState, checked
+from kiket_sdk.testing._server import serve_app
 from kiket_sdk.testing._spec import error_messages, schema_validator
 
 __all__ = ["ROUTES", "FakeKiket", "FakeResponse", "RecordedCall"]
@@ -278,7 +278,7 @@ class FakeKiket(FakeKiketState):
         """
         if self.url is not None:
             raise RuntimeError(f"this FakeKiket is already serving at {self.url}")
-        with serve_in_thread(self.app, host, port) as url:
+        with serve_app(self.app, host=host, port=port, lifespan="off") as url:
             self.url = url
             try:
                 yield url
