@@ -1,0 +1,67 @@
+"""Each public module's ``__all__`` is exactly its API: every name resolves, nothing private."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PUBLIC_MODULES = ["kiket_sdk", "kiket_sdk.auth", "kiket_sdk.events", "kiket_sdk.testing"]
+
+
+@pytest.mark.parametrize("name", PUBLIC_MODULES)
+def test_all_names_resolve_and_are_public(name: str) -> None:
+    module = importlib.import_module(name)
+    exported = list(module.__all__)
+    assert len(exported) == len(set(exported)), "duplicate names in __all__"
+    for attr in exported:
+        assert getattr(module, attr) is not None
+        assert not attr.startswith("_") or attr == "__version__"
+
+
+def test_top_level_api_names() -> None:
+    import kiket_sdk
+
+    for required in (
+        "KiketSDK",
+        "HandlerContext",
+        "Allow",
+        "Deny",
+        "Pending",
+        "allow",
+        "deny",
+        "pending",
+        "KiketClient",
+        "AsyncKiketClient",
+        "KiketSDKError",
+        "WebhookVerificationError",
+        "MemoryDeliveryStore",
+        "RedisDeliveryStore",
+    ):
+        assert required in kiket_sdk.__all__
+    assert sorted(dir(kiket_sdk)) == sorted(kiket_sdk.__all__)
+    with pytest.raises(AttributeError):
+        kiket_sdk.not_a_name  # noqa: B018
+
+
+def test_allow_deny_pending_are_the_generated_models() -> None:
+    from kiket_sdk import Allow, KiketSDK, allow
+    from kiket_sdk._generated import models
+
+    assert Allow is models.Allow
+    assert KiketSDK.allow is allow
+
+
+def test_catalogue_types_issue_created_and_keeps_unknown_fields() -> None:
+    from kiket_sdk.events import IssueCreated, payload_model
+
+    model = payload_model("issue.created", "v1")
+    assert model is IssueCreated
+    assert IssueCreated.model_fields["issue"].annotation.model_fields["title"].annotation is str
+    event = IssueCreated.model_validate(
+        {"issue": {"id": "ISS-42", "title": "t", "new_field": 1}, "brand_new": {"x": 1}}
+    )
+    assert event.model_extra == {"brand_new": {"x": 1}}
+    assert event.issue.model_extra == {"new_field": 1}
+    assert event.issue.id == "ISS-42"
+    assert IssueCreated.model_validate({"issue": {"id": 42, "title": "t"}}).issue.id == 42
