@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from kiket_sdk._client import AsyncKiketClient, KiketClient
     from kiket_sdk._delivery_store import DeliveryStore
     from kiket_sdk._dispatch import Dispatcher
+    from kiket_sdk._runtime import DeliveryRuntime
 
 __all__ = ["DEFAULT_BASE_URL", "KiketSDK", "webhook"]
 
@@ -119,6 +120,7 @@ class KiketSDK(WebhookRegistry):
         handler_timeout: float | None = None,
         delivery_store: DeliveryStore | None = None,
         deduplicate: bool = True,
+        duplicate_wait: float = 10.0,
         shutdown_grace: float = 30.0,
         debug: bool = False,
         title: str | None = None,
@@ -163,6 +165,7 @@ class KiketSDK(WebhookRegistry):
         self.handler_timeout = handler_timeout
         self.delivery_store = delivery_store
         self.deduplicate = deduplicate
+        self.duplicate_wait = duplicate_wait
         self.shutdown_grace = shutdown_grace
         self._handlers: dict[tuple[str, str], HandlerSpec] = {}
         self._jwks_cache: JWKSCache | None = None
@@ -170,7 +173,7 @@ class KiketSDK(WebhookRegistry):
         self._sync_client: KiketClient | None = None
         self._dispatcher: Dispatcher | None = None
         self._app: FastAPI | None = None
-        self._runtime: Any = None
+        self._runtime: DeliveryRuntime | None = None
 
     # -- registration ---------------------------------------------------------------------
 
@@ -293,12 +296,12 @@ class KiketSDK(WebhookRegistry):
     # -- serving -------------------------------------------------------------------------
 
     @property
-    def runtime(self) -> Any:
+    def runtime(self) -> DeliveryRuntime:
         """The delivery runtime (body limits, dedupe, deferred work, graceful shutdown)."""
         if self._runtime is None:
             from kiket_sdk._runtime import DeliveryRuntime
 
-            self._runtime = DeliveryRuntime(self)
+            self._runtime = DeliveryRuntime(self, duplicate_wait=self.duplicate_wait)
         return self._runtime
 
     @property
@@ -335,11 +338,18 @@ class KiketSDK(WebhookRegistry):
         uvicorn.run(self, host=host, port=port, **uvicorn_options)
 
     async def aclose(self) -> None:
-        """Wait for deferred work and telemetry (up to ``shutdown_grace``), close the pools."""
-        if self._runtime is not None:
-            await self._runtime.shutdown()
+        """Wait for deferred work and telemetry (up to ``shutdown_grace``), close the pools.
+
+        Runs at the app's shutdown. The SDK can serve again afterwards (a new runtime and new
+        pools are made on first use), so one SDK can back several ``TestClient`` sessions.
+        """
+        runtime, self._runtime = self._runtime, None
+        if runtime is not None:
+            await runtime.shutdown()
         await self.telemetry.drain()
-        if self._async_client is not None:
-            await self._async_client.aclose()
-        if self._sync_client is not None:
-            self._sync_client.close()
+        async_client, self._async_client, self._jwks_cache = self._async_client, None, None
+        if async_client is not None:
+            await async_client.aclose()
+        sync_client, self._sync_client = self._sync_client, None
+        if sync_client is not None:
+            sync_client.close()

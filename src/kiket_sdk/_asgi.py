@@ -8,7 +8,7 @@ Body size, content type and reading errors are settled here; everything else is 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI
@@ -60,7 +60,7 @@ async def _read_body(request: Request, limit: int) -> bytes | Response:
     return b"".join(chunks)
 
 
-def _webhook_endpoint(sdk: KiketSDK) -> Route:
+def _webhook_endpoint(sdk: KiketSDK) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         if not _json_content_type(request.headers.get("content-type")):
             content_type = request.headers.get("content-type", "")[:100]
@@ -80,11 +80,11 @@ def _webhook_endpoint(sdk: KiketSDK) -> Route:
         )
         return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
-    return Route("/", endpoint, methods=["POST"])
+    return endpoint
 
 
 def _routes(sdk: KiketSDK) -> list[Route]:
-    webhook = _webhook_endpoint(sdk).endpoint
+    webhook = _webhook_endpoint(sdk)
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse(

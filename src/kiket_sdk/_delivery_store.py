@@ -221,11 +221,11 @@ class DeliveryStore(Protocol):
         """Drop the claim so that a retry runs the handler; only the owning ``token`` can."""
         ...
 
-    async def wait(self, key: str, *, timeout: float, poll: float = 0.05) -> Claim:
-        """Poll ``key`` every ``poll`` s for up to ``timeout`` s (see `wait_by_polling`).
-
-        The shipped stores also take ``ttl=`` (default `DEFAULT_CLAIM_TTL`) for the claim they
-        take when the key became free."""
+    async def wait(
+        self, key: str, *, timeout: float, poll: float = 0.05, ttl: float = DEFAULT_CLAIM_TTL
+    ) -> Claim:
+        """Poll ``key`` every ``poll`` s for up to ``timeout`` s (see `wait_by_polling`); ``ttl``
+        is the lifetime of the claim taken when the key became free."""
         ...
 
     async def remember_signature(self, digest: str, *, ttl: float) -> bool:

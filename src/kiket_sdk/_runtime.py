@@ -100,7 +100,7 @@ class DeliveryRuntime:
         key = f"{self.sdk.extension_id or '-'}:{event_id}"
         claim = await store.claim(key, ttl=CLAIM_TTL)
         if claim.state is ClaimState.IN_PROGRESS:
-            claim = await store.wait(key, timeout=self.duplicate_wait)
+            claim = await store.wait(key, timeout=self.duplicate_wait, ttl=CLAIM_TTL)
         if claim.state is ClaimState.CLAIMED:
             return GuardTicket(key, claim.token)
         if claim.state is ClaimState.DONE and claim.response is not None:
