@@ -27,6 +27,7 @@ from kiket_sdk._context import (
     HandlerContext,
     SyncHandlerContext,
 )
+from kiket_sdk._envelope import Envelope, envelope_from_dict, envelope_from_model
 from kiket_sdk._exceptions import KiketSDKError, ScopeError, WebhookVerificationError
 from kiket_sdk._generated.models import EventEnvelope
 from kiket_sdk._handlers import HandlerSpec
@@ -102,59 +103,6 @@ class _Rejected(Exception):  # noqa: N818 - internal control flow, never escapes
         self.answer = answer
 
 
-@dataclass(slots=True)
-class _Envelope:
-    runtime_token: str | None = None
-    token_type: str | None = None
-    expires_at: str | None = None
-    scopes: tuple[str, ...] = ()
-    secrets: Mapping[str, str] = field(default_factory=dict)
-    api_base_url: str | None = None
-    event_id: str | None = None
-
-
-def _text(value: object) -> str | None:
-    if value is None or isinstance(value, bool):
-        return None
-    text = str(value).strip() if isinstance(value, str | int) else ""
-    return text or None
-
-
-def _envelope_from_model(payload: EventEnvelope) -> _Envelope:
-    auth = payload.authentication
-    return _Envelope(
-        runtime_token=auth.runtime_token if auth else None,
-        token_type=auth.token_type if auth else None,
-        expires_at=auth.expires_at if auth else None,
-        scopes=tuple(auth.scopes or ()) if auth else (),
-        secrets=payload.secrets or {},
-        api_base_url=payload.api.base_url if payload.api else None,
-        event_id=_text(payload.id) or _text(payload.event_id) or _text(payload.delivery_id),
-    )
-
-
-def _envelope_from_dict(payload: Mapping[str, Any]) -> _Envelope:
-    auth = payload.get("authentication")
-    auth = auth if isinstance(auth, Mapping) else {}
-    scopes = auth.get("scopes")
-    secrets = payload.get("secrets")
-    api = payload.get("api")
-    token = auth.get("runtime_token")
-    return _Envelope(
-        runtime_token=token if isinstance(token, str) and token else None,
-        token_type=_text(auth.get("token_type")),
-        expires_at=_text(auth.get("expires_at")),
-        scopes=tuple(str(s) for s in scopes) if isinstance(scopes, list) else (),
-        secrets={str(k): str(v) for k, v in secrets.items() if v is not None}
-        if isinstance(secrets, Mapping)
-        else {},
-        api_base_url=_text(api.get("base_url")) if isinstance(api, Mapping) else None,
-        event_id=_text(payload.get("id"))
-        or _text(payload.get("event_id"))
-        or _text(payload.get("delivery_id")),
-    )
-
-
 def _validation_answer(exc: ValidationError, spec: HandlerSpec) -> Answer:
     errors = exc.errors(include_url=False, include_input=False, include_context=False)
     if any(e["type"] == "json_invalid" for e in errors):
@@ -167,7 +115,7 @@ def _validation_answer(exc: ValidationError, spec: HandlerSpec) -> Answer:
     )
 
 
-def _parse(spec: HandlerSpec, body: bytes) -> tuple[Any, _Envelope]:
+def _parse(spec: HandlerSpec, body: bytes) -> tuple[Any, Envelope]:
     model = spec.model
     if model is not None:
         try:
@@ -175,15 +123,15 @@ def _parse(spec: HandlerSpec, body: bytes) -> tuple[Any, _Envelope]:
         except ValidationError as exc:
             raise _Rejected(_validation_answer(exc, spec)) from None
         if isinstance(payload, EventEnvelope):
-            return payload, _envelope_from_model(payload)
-        return payload, _envelope_from_dict(json.loads(body))
+            return payload, envelope_from_model(payload)
+        return payload, envelope_from_dict(json.loads(body))
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise _Rejected(_fail(400, msg.MALFORMED_JSON)) from None
     if not isinstance(data, dict):
         raise _Rejected(_fail(400, msg.NOT_AN_OBJECT))
-    return data, _envelope_from_dict(data)
+    return data, envelope_from_dict(data)
 
 
 def _headers(raw: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -372,7 +320,7 @@ class Dispatcher:
 
 
 def _auth_context(
-    envelope: _Envelope, claims: RuntimeTokenClaims | None, verified: bool
+    envelope: Envelope, claims: RuntimeTokenClaims | None, verified: bool
 ) -> AuthContext:
     scopes = claims.scopes if claims and claims.scopes else envelope.scopes
     return AuthContext(

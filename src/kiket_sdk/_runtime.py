@@ -23,12 +23,18 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
+from kiket_sdk._delivery_store import (
+    ClaimState,
+    DeliveryStore,
+    StoredResponse,
+    delivery_store_from_env,
+    replay_digest,
+)
 from kiket_sdk._dispatch import Answer, GuardTicket, InboundRequest, error_body
 from kiket_sdk._telemetry import TelemetryRecord
 
 if TYPE_CHECKING:
     from kiket_sdk._app import KiketSDK
-    from kiket_sdk._delivery_store import DeliveryStore
 
 __all__ = ["DeliveryRuntime"]
 
@@ -55,8 +61,6 @@ class DeliveryRuntime:
     def store(self) -> DeliveryStore:
         """The delivery store (``KIKET_REDIS_URL`` -> Redis, else in memory)."""
         if self._store is None:
-            from kiket_sdk._delivery_store import delivery_store_from_env
-
             self._store = delivery_store_from_env()
         return self._store
 
@@ -87,15 +91,11 @@ class DeliveryRuntime:
         """Before the handler: an ``Answer`` to send instead, or a ticket for ``leave``."""
         store = self.store
         if signature is not None:
-            from kiket_sdk._delivery_store import replay_digest
-
             ttl = 2 * self.sdk.verifier.tolerance
             if not await store.remember_signature(replay_digest(*signature), ttl=ttl):
                 return Answer(401, error_body("replayed delivery: this signature was already used"))
         if event_id is None:
             return None
-        from kiket_sdk._delivery_store import ClaimState
-
         # Scoped by extension: several extensions may share one Redis database.
         key = f"{self.sdk.extension_id or '-'}:{event_id}"
         claim = await store.claim(key, ttl=CLAIM_TTL)
@@ -114,8 +114,6 @@ class DeliveryRuntime:
 
     async def leave(self, ticket: GuardTicket, answer: Answer) -> None:
         """After the handler: store a final answer, release the claim after a 5xx."""
-        from kiket_sdk._delivery_store import StoredResponse
-
         store = self.store
         try:
             if answer.status >= 500 or ticket.token is None:

@@ -1,0 +1,161 @@
+"""``kiket-sdk run`` and ``kiket-sdk dev``: serve an extension locally.
+
+``run`` is production-shaped: it imports ``MODULE:ATTRIBUTE`` and hands the ``KiketSDK`` (an
+ASGI app) to uvicorn. ``dev`` is the inner development loop: it starts an embedded
+``FakeKiket``, points the sdk's outbound API client at it, falls back to
+``DEV_WEBHOOK_SECRET`` when no secret is configured, and logs every delivery and every call
+to the fake, then prints a ready-to-paste ``kiket-sdk send`` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from kiket_sdk._cli._common import CLIError, out
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from kiket_sdk._app import KiketSDK
+    from kiket_sdk.testing import RecordedCall
+
+__all__ = ["DEV_WEBHOOK_SECRET", "cmd_dev", "cmd_run", "import_sdk"]
+
+DEV_WEBHOOK_SECRET = "kiket-dev-secret"  # noqa: S105 - a documented, local-only default
+"""The webhook secret ``kiket-sdk dev`` configures when neither the sdk, its manifest nor
+``KIKET_WEBHOOK_SECRET`` provide one (local development only; never deploy it)."""
+
+
+def import_sdk(target: str) -> KiketSDK:
+    """Import ``MODULE:ATTRIBUTE`` (dotted attributes allowed) and check it is a ``KiketSDK``.
+
+    The current directory is put on ``sys.path`` first, so ``kiket-sdk run app:sdk`` finds
+    ``app.py`` in the project folder just like ``python -c "import app"`` would.
+    """
+    from kiket_sdk._app import KiketSDK
+
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise CLIError(f"expected MODULE:ATTRIBUTE (e.g. app:sdk), got {target!r}")
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise CLIError(f"cannot import {module_name!r}: {exc}") from None
+    value: Any = module
+    for part in attr.split("."):
+        if not hasattr(value, part):
+            raise CLIError(f"module {module_name!r} has no attribute {attr!r}")
+        value = getattr(value, part)
+    if not isinstance(value, KiketSDK):
+        raise CLIError(f"{target} is a {type(value).__name__}, not a KiketSDK")
+    return value
+
+
+def _default_port() -> int:
+    """``$PORT`` (as set by most container platforms), else 8000."""
+    text = os.environ.get("PORT") or "8000"
+    try:
+        return int(text)
+    except ValueError:
+        raise CLIError(f"PORT must be a number, got {text!r}") from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Serve the extension with uvicorn; ``--reload`` restarts it when the code changes."""
+    import uvicorn
+
+    port = args.port if args.port is not None else _default_port()
+    if args.reload:
+        # uvicorn's reloader re-imports the target by name in a child process, so it gets
+        # the string; importing it here first turns a typo into a readable error.
+        cwd = os.getcwd()
+        import_sdk(args.target)
+        uvicorn.run(args.target, host=args.host, port=port, reload=True, reload_dirs=[cwd])
+    else:
+        uvicorn.run(import_sdk(args.target), host=args.host, port=port)
+    return 0
+
+
+class _DeliveryLog:
+    """ASGI middleware printing one line per request: method, path, status."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = [0]
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            out(f"<- {scope['method']} {scope['path']} {status[0] or 'failed'}")
+
+
+def _log_call(call: RecordedCall) -> None:
+    """Log one outbound API call the extension made to the fake Kiket."""
+    operation = f" ({call.operation_id})" if call.operation_id else ""
+    out(f"   -> fake kiket {call.method} {call.path} {call.status}{operation}")
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """Serve the extension against an embedded fake Kiket API, logging all traffic.
+
+    The environment is prepared *before* the target is imported, because the sdk reads
+    ``KIKET_BASE_URL`` and ``KIKET_WEBHOOK_SECRET`` when it is constructed. The listening
+    socket is bound here rather than by uvicorn so the banner can show the real port (with
+    ``--port 0``) before the server starts; early connections wait in the backlog.
+    """
+    import socket
+
+    import uvicorn
+
+    from kiket_sdk.testing import FakeKiket
+
+    fake = FakeKiket(on_call=_log_call)
+    with fake.serve(port=args.fake_port) as fake_url:
+        os.environ["KIKET_BASE_URL"] = fake_url
+        os.environ.setdefault("KIKET_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
+        sdk = import_sdk(args.target)
+        if sdk._async_client is not None or sdk._sync_client is not None:
+            raise CLIError(
+                f"{args.target} created its API client at import; cannot point it at the fake"
+            )
+        sdk.base_url = fake_url
+        if not sdk.verifier.secrets:
+            sdk.verifier.secrets = (DEV_WEBHOOK_SECRET,)
+        secret = sdk.verifier.secrets[0]
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((args.host, args.port))
+            sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
+        except OSError as exc:
+            sock.close()
+            raise CLIError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+        url = f"http://{args.host}:{sock.getsockname()[1]}"
+        out(f"extension   {url}  ({', '.join(sdk.registered_events) or 'no handlers'})")
+        out(f"fake kiket   {fake_url}  (outbound API calls go here)")
+        out(f"secret       {secret}")
+        out("try:")
+        out(f"  kiket-sdk send issue.created --url {url} --secret {secret} --api-url {fake_url}")
+        config = uvicorn.Config(_DeliveryLog(sdk), log_level="warning", access_log=False)
+        try:
+            uvicorn.Server(config).run(sockets=[sock])
+        finally:
+            sock.close()
+    return 0
