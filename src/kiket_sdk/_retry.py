@@ -11,14 +11,12 @@ Pure functions with no I/O, shared by the sync and async clients in ``_base_clie
   when it exceeds ``MAX_RETRY_AFTER``), else exponential backoff ``0.5 s * 2**n`` capped at 8 s,
   times a jitter factor in ``[0.75, 1.0]``.
 
-Example:
+Example::
 
-```python
->>> backoff_delay(0, jitter=1.0), backoff_delay(3, jitter=1.0), backoff_delay(9, jitter=1.0)
-(0.5, 4.0, 8.0)
->>> parse_retry_after(httpx.Headers({"Retry-After": "1.5"}))
-1.5
-```
+    >>> backoff_delay(0, jitter=1.0), backoff_delay(3, jitter=1.0), backoff_delay(9, jitter=1.0)
+    (0.5, 4.0, 8.0)
+    >>> parse_retry_after(httpx.Headers({"Retry-After": "1.5"}))
+    1.5
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,20 +29,15 @@ import httpx
 from kiket_sdk._exceptions import ConfigurationError, WebhookVerificationError
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.ec import (
-        EllipticCurvePrivateKey,
-        EllipticCurvePublicKey,
-    )
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
     from jwt.types import Options
 
 __all__ = [
     "DEFAULT_ISSUER",
     "JWKSCache",
     "RuntimeTokenClaims",
-    "generate_signing_key",
     "jwks_url_for",
     "read_runtime_token_claims",
-    "sign_runtime_token",
     "verify_runtime_token",
 ]
 
@@ -132,6 +126,7 @@ def read_runtime_token_claims(token: str) -> RuntimeTokenClaims:
 
     Only for tokens whose delivery was already proven genuine (for example by its HMAC).
 
+    >>> from kiket_sdk.testing import generate_signing_key, sign_runtime_token
     >>> key, jwk = generate_signing_key()
     >>> read_runtime_token_claims(sign_runtime_token(private_key=key, kid=jwk["kid"], sub="x")).sub
     'x'
@@ -183,6 +178,7 @@ class JWKSCache:
     def from_jwks(cls, jwks: Mapping[str, Any]) -> JWKSCache:
         """A cache holding a fixed key set; it never fetches (tests, in-process use).
 
+        >>> from kiket_sdk.testing import generate_signing_key
         >>> key, jwk = generate_signing_key(kid="k1")
         >>> cache = JWKSCache.from_jwks({"keys": [jwk]})
         """
@@ -193,6 +189,7 @@ class JWKSCache:
 
         Expired keys are still served while a refresh fails (Kiket rotates keys with overlap).
 
+        >>> from kiket_sdk.testing import generate_signing_key
         >>> import asyncio
         >>> key, jwk = generate_signing_key(kid="k1")
         >>> public_key = asyncio.run(JWKSCache.from_jwks({"keys": [jwk]}).get_signing_key("k1"))
@@ -288,6 +285,7 @@ async def verify_runtime_token(
 ) -> RuntimeTokenClaims:
     """Verify a runtime token (ES256 signature, ``iss``, ``exp``, ``iat``) and return its claims.
 
+    >>> from kiket_sdk.testing import generate_signing_key, sign_runtime_token
     >>> import asyncio
     >>> key, jwk = generate_signing_key()
     >>> token = sign_runtime_token(private_key=key, kid=jwk["kid"], org_id=7)
@@ -335,47 +333,3 @@ def _check_claims(payload: Mapping[str, Any], issuer: str, leeway: float, now: f
         raise WebhookVerificationError("runtime token was issued in the future")
     if "nbf" in payload and not (nbf is not None and nbf <= now + leeway):
         raise WebhookVerificationError("runtime token is not valid yet (nbf)")
-
-
-def generate_signing_key(kid: str | None = None) -> tuple[EllipticCurvePrivateKey, dict[str, str]]:
-    """A new P-256 key pair for tests: ``(private_key, public_jwk)``.
-
-    >>> key, jwk = generate_signing_key(kid="test-1")
-    >>> jwk["kid"], jwk["kty"], jwk["crv"], jwk["alg"], "d" in jwk
-    ('test-1', 'EC', 'P-256', 'ES256', False)
-    """
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from jwt.algorithms import ECAlgorithm
-
-    private_key = ec.generate_private_key(ec.SECP256R1())
-    jwk = {str(k): str(v) for k, v in ECAlgorithm.to_jwk(private_key.public_key(), True).items()}
-    jwk.update(kid=kid or secrets.token_hex(8), alg=_ALGORITHM, use="sig")
-    return private_key, jwk
-
-
-def sign_runtime_token(
-    claims: Mapping[str, Any] | None = None,
-    *,
-    private_key: EllipticCurvePrivateKey,
-    kid: str,
-    issuer: str = DEFAULT_ISSUER,
-    expires_in: float = 300,
-    now: float | None = None,
-    **extra_claims: Any,
-) -> str:
-    """Sign a runtime token like Kiket does (ES256, ``iss``/``iat``/``exp`` filled in).
-
-    A claim given as ``None`` is left out, e.g. ``iat=None`` for a token without ``iat``.
-
-    >>> key, jwk = generate_signing_key()
-    >>> token = sign_runtime_token({"scopes": ["issues:read"]}, private_key=key, kid=jwk["kid"])
-    >>> token.count(".")
-    2
-    """
-    import jwt
-
-    issued = int(time.time() if now is None else now)
-    payload: dict[str, Any] = {"iss": issuer, "iat": issued, "exp": int(issued + expires_in)}
-    payload.update(claims or {}, **extra_claims)
-    payload = {name: value for name, value in payload.items() if value is not None}
-    return jwt.encode(payload, private_key, algorithm=_ALGORITHM, headers={"kid": kid})

@@ -31,18 +31,14 @@ from starlette.routing import Route
 
 import kiket_sdk._runtime_token
 from kiket_sdk._exceptions import ConfigurationError, WebhookVerificationError
-from kiket_sdk._runtime_token import (
-    generate_signing_key,
-    jwks_url_for,
-    sign_runtime_token,
-)
+from kiket_sdk._runtime_token import jwks_url_for
 from kiket_sdk.auth import (
     JWKSCache,
     RuntimeTokenClaims,
     read_runtime_token_claims,
     verify_runtime_token,
 )
-from kiket_sdk.testing import serve_app
+from kiket_sdk.testing import generate_signing_key, serve_app, sign_runtime_token
 
 NOW = 1_767_225_600
 KEY, JWK = generate_signing_key(kid="kiket-2026-01")

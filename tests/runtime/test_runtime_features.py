@@ -8,11 +8,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import anyio.to_thread
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from kiket_sdk import Allow, HandlerContext, KiketSDK, TelemetryRecord, allow
 from kiket_sdk.events import IssueCreated
+from kiket_sdk.testing import serve_app
 
 from ._helpers import SECRET, encode, event_id, issue_payload, post, signed_headers
 
@@ -85,17 +91,33 @@ def test_telemetry_disabled_by_flag() -> None:
     assert records == []
 
 
-def test_dead_telemetry_url_does_not_slow_or_fail_delivery() -> None:
+def test_dead_telemetry_url_does_not_fail_delivery() -> None:
     records: list[TelemetryRecord] = []
     sdk = _telemetry_sdk(records, telemetry_url="http://127.0.0.1:9")
     with TestClient(sdk) as c:
-        post(c)  # warm up
-        started = time.perf_counter()
-        for _ in range(5):
+        for _ in range(3):
             assert post(c).status_code == 200
-        elapsed = time.perf_counter() - started
-        assert _wait_for(lambda: len(records) == 6)
-    assert elapsed < 2.0
+        assert _wait_for(lambda: len(records) == 3)
+
+
+def test_hanging_telemetry_endpoint_does_not_hold_the_answer() -> None:
+    received, release, answered = threading.Event(), threading.Event(), threading.Event()
+
+    async def telemetry(request: Request) -> JSONResponse:
+        received.set()
+        await anyio.to_thread.run_sync(release.wait, 10)
+        answered.set()
+        return JSONResponse({})
+
+    app = Starlette(routes=[Route("/telemetry", telemetry, methods=["POST"])])
+    records: list[TelemetryRecord] = []
+    with serve_app(app) as url, TestClient(_telemetry_sdk(records, telemetry_url=url)) as c:
+        assert post(c).status_code == 200
+        # Had the telemetry send been on the request path, the answer would only have come
+        # after the endpoint answered; it is still holding the report now.
+        assert received.wait(5)
+        assert not answered.is_set()
+        release.set()
 
 
 # -- /health, /openapi.json, /docs ---------------------------------------------------------
@@ -259,16 +281,13 @@ def test_events_without_id_run_every_time() -> None:
 def test_handler_timeout_answers_503_with_retry_after() -> None:
     calls: list[str] = []
     with TestClient(_counting_sdk(calls, handler_timeout=0.2)) as c:
-        started = time.perf_counter()
         payload = {"id": event_id()}
         response = post(c, "custom.slow", payload=payload)
-        elapsed = time.perf_counter() - started
         assert response.status_code == 503
         assert response.headers["retry-after"].isdigit()
         assert "0.2 s" in response.json()["error"]
-        assert elapsed < 3
-        # a 5xx releases the claim: the retry runs the handler again
-        retry = post(c, "custom.slow", payload=payload, timestamp=int(time.time()) - 1)
+        # a 5xx releases the claim: the retry (signed anew, with another timestamp) runs again
+        retry = post(c, "custom.slow", payload=payload, timestamp=int(time.time()) - 100)
         assert retry.status_code == 503
     assert calls == [payload["id"], payload["id"]]
 

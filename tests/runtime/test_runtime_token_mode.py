@@ -18,8 +18,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from kiket_sdk import HandlerContext, KiketSDK
-from kiket_sdk._runtime_token import generate_signing_key, sign_runtime_token
-from kiket_sdk.testing import serve_app
+from kiket_sdk.testing import generate_signing_key, serve_app, sign_runtime_token
 
 from ._helpers import issue_payload, post
 

@@ -13,8 +13,7 @@ import httpx
 import pytest
 
 from kiket_sdk._generated.operations import GeneratedAsyncClient, GeneratedSyncClient
-from kiket_sdk._runtime_token import generate_signing_key
-from kiket_sdk.testing import FakeKiket, RecordedCall, _fake_kiket
+from kiket_sdk.testing import FakeKiket, RecordedCall, _fake_kiket, generate_signing_key
 from kiket_sdk.testing._fake_rate_limit import RateLimiter
 
 from ._operations import (

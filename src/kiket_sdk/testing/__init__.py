@@ -19,7 +19,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kiket_sdk._runtime_token import generate_signing_key, sign_runtime_token
     from kiket_sdk._signature import generate_signature
     from kiket_sdk.testing._delivery import (
         deliver,
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     from kiket_sdk.testing._fake_kiket import FakeKiket, RecordedCall
     from kiket_sdk.testing._payloads import event_payload, set_path
     from kiket_sdk.testing._server import serve_app
+    from kiket_sdk.testing._tokens import generate_signing_key, sign_runtime_token
 
 _EXPORTS: dict[str, str] = {
     "FakeKiket": "kiket_sdk.testing._fake_kiket",
@@ -41,12 +41,12 @@ _EXPORTS: dict[str, str] = {
     "delivery_body": "kiket_sdk.testing._delivery",
     "event_payload": "kiket_sdk.testing._payloads",
     "generate_signature": "kiket_sdk._signature",
-    "generate_signing_key": "kiket_sdk._runtime_token",
+    "generate_signing_key": "kiket_sdk.testing._tokens",
     "jwks_for": "kiket_sdk.testing._delivery",
     "replay_payload": "kiket_sdk.testing._delivery",
     "serve_app": "kiket_sdk.testing._server",
     "set_path": "kiket_sdk.testing._payloads",
-    "sign_runtime_token": "kiket_sdk._runtime_token",
+    "sign_runtime_token": "kiket_sdk.testing._tokens",
     "signed_headers": "kiket_sdk.testing._delivery",
 }
 

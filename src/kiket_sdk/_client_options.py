@@ -1,0 +1,184 @@
+"""The settings vocabulary of the HTTP core: defaults, option types and header building.
+
+Everything here is plain data or a pure function, shared by ``_BaseAPIClient`` and its sync and
+async subclasses in ``_base_client`` (which re-exports the public names):
+
+- ``DEFAULT_*`` constants and ``USER_AGENT``: what a client uses when you pass nothing.
+- ``NOT_GIVEN``: the "argument omitted" marker, so ``timeout=None`` can mean "no timeout" and
+  ``workspace_token=None`` can mean "drop the token" while omission keeps the current value.
+- ``RequestOptions`` / ``CallOptions``: the typed ``**options`` of ``_request`` and ``get``/...
+- ``RateLimitInfo``: the ``X-RateLimit-*`` headers of a response, parsed leniently.
+- ``checked_*`` validators and ``base_headers``: run once per client (or per ``with_options``
+  copy), never per call.
+
+Example:
+
+```python
+from kiket_sdk._client_options import NOT_GIVEN, base_headers, checked_base_url
+
+checked_base_url("https://kiket.example/")  # -> "https://kiket.example"
+base_headers("wk", {"x-trace": "1"})["authorization"]  # -> "Bearer wk"
+bool(NOT_GIVEN)  # -> False, yet ``NOT_GIVEN is not None``
+```
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar, Literal, TypedDict
+
+import httpx
+
+from kiket_sdk._exceptions import ConfigurationError
+from kiket_sdk._version import __version__
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
+    "USER_AGENT",
+    "CallOptions",
+    "NotGiven",
+    "RateLimitInfo",
+    "RequestOptions",
+    "TimeoutTypes",
+    "base_headers",
+    "checked_base_url",
+    "checked_max_retries",
+    "lower_keys",
+]
+
+DEFAULT_BASE_URL = "https://kiket.dev"
+DEFAULT_TIMEOUT = httpx.Timeout(30.0)
+DEFAULT_MAX_RETRIES = 2
+USER_AGENT = f"kiket-sdk-python/{__version__}"
+
+TimeoutTypes = float | httpx.Timeout | None
+
+
+class NotGiven:
+    """Type of ``NOT_GIVEN``: "argument omitted", as distinct from an explicit ``None``."""
+
+    __slots__ = ()
+    _instance: ClassVar[NotGiven | None] = None
+
+    def __new__(cls) -> NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN = NotGiven()
+
+
+class RequestOptions(TypedDict, total=False):
+    """Keyword options of ``_request`` / ``_request_raw`` (all optional).
+
+    - ``path_params``: values for the ``{name}`` placeholders of ``path``, each percent-encoded.
+    - ``params``: the query; ``None`` values dropped, bools as ``true``/``false``, lists repeated.
+    - ``body``: a pydantic model (by alias, ``None`` fields left out) or any JSON value.
+    - ``timeout``: this call's timeout (``None`` = none); default: the client's.
+    - ``extra_headers``: headers for this call, over the client's.
+    - ``idempotency_key``: for ``POST``/``PATCH`` a fresh UUID is sent when omitted; ``None``
+      sends no key, which also turns retries off for that write.
+    """
+
+    path_params: Mapping[str, object] | None
+    params: Mapping[str, object] | None
+    body: object
+    timeout: TimeoutTypes | NotGiven
+    extra_headers: Mapping[str, str] | None
+    idempotency_key: str | NotGiven | None
+
+
+class CallOptions(TypedDict, total=False):
+    """Keyword options of ``get``/``post``/``put``/``patch``/``delete`` (all optional).
+
+    ``json`` is the body; ``params``, ``timeout`` and ``extra_headers`` as in ``RequestOptions``.
+    """
+
+    json: object
+    params: Mapping[str, object] | None
+    timeout: TimeoutTypes | NotGiven
+    extra_headers: Mapping[str, str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitInfo:
+    """The ``X-RateLimit-*`` headers of a response (``None`` for a header that was absent).
+
+    ``reset`` is the ``X-RateLimit-Reset`` number exactly as sent.
+    """
+
+    limit: int | None
+    remaining: int | None
+    reset: float | None
+
+    @classmethod
+    def from_headers(cls, headers: httpx.Headers) -> RateLimitInfo | None:
+        """Read the headers; ``None`` when none is present. A malformed value reads as ``None``."""
+        limit = headers.get("x-ratelimit-limit")
+        remaining = headers.get("x-ratelimit-remaining")
+        reset = headers.get("x-ratelimit-reset")
+        if limit is None and remaining is None and reset is None:
+            return None
+        return cls(_integer(limit), _integer(remaining), _number(reset))
+
+
+def checked_base_url(base_url: str | None) -> str:
+    """``base_url`` (or the default) without a trailing slash; raise unless it is http(s)."""
+    url = (base_url or DEFAULT_BASE_URL).strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigurationError(
+            f"The Kiket base URL must start with http:// or https://, got {url!r}: "
+            "set KIKET_BASE_URL or pass base_url=."
+        )
+    return url
+
+
+def checked_max_retries(max_retries: int) -> int:
+    """``max_retries`` itself; raise ``ConfigurationError`` when it is negative."""
+    if max_retries < 0:
+        raise ConfigurationError(f"max_retries must be 0 or more, got {max_retries}.")
+    return max_retries
+
+
+def lower_keys(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """A new dict of ``headers`` with lower-case names, so later merges override by name."""
+    return {name.lower(): value for name, value in headers.items()} if headers else {}
+
+
+def base_headers(workspace_token: str | None, default_headers: dict[str, str]) -> dict[str, str]:
+    """The headers of every call of one client: ``User-Agent``, ``Accept``, ``Authorization``.
+
+    ``default_headers`` (already lower-cased) go on top, so they may override any of them.
+    """
+    headers = {"user-agent": USER_AGENT, "accept": "application/json"}
+    if workspace_token:
+        headers["authorization"] = f"Bearer {workspace_token}"
+    headers.update(default_headers)
+    return headers
+
+
+def _integer(value: str | None) -> int | None:
+    number = _number(value)
+    return None if number is None else int(number)
+
+
+def _number(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
