@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ _TIMESTAMP = b"x-kiket-timestamp"
 _VERSION = b"x-kiket-event-version"
 _SINGLE = (_SIGNATURE, _TIMESTAMP, _VERSION)
 _JSON = {"content-type": "application/json"}
+# Event names and versions come from the URL: log them only when they look like names.
+_LOGGABLE_NAME = re.compile(r"[A-Za-z0-9_.:@-]{1,100}")
 
 
 @dataclass(slots=True)
@@ -237,7 +240,12 @@ class Dispatcher:
 
     def _no_handler(self, event: str, version: str) -> Answer:
         registered = sorted(v for (e, v) in self.handlers if e == event)
-        if (event, version) not in self._unhandled_logged and len(self._unhandled_logged) < 256:
+        loggable = _LOGGABLE_NAME.fullmatch(event) and _LOGGABLE_NAME.fullmatch(version)
+        if (
+            loggable
+            and (event, version) not in self._unhandled_logged
+            and len(self._unhandled_logged) < 256
+        ):
             self._unhandled_logged.add((event, version))
             logger.warning(msg.unhandled_snippet(event, version))
         return _fail(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import httpx
+import pytest
 
 from kiket_sdk import HandlerContext, KiketSDK
 from kiket_sdk.testing import serve_app
@@ -65,3 +67,20 @@ def test_concurrent_duplicate_gets_409_after_the_wait_bound() -> None:
     assert second.status_code == 409
     assert second.headers["retry-after"]
     assert runs == [payload["id"]]
+
+
+def test_unhandled_event_logs_a_snippet_but_never_a_crafted_name(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from starlette.testclient import TestClient
+
+    from ._helpers import post
+
+    sdk = KiketSDK(webhook_secret=SECRET, telemetry_enabled=False)
+    with caplog.at_level(logging.WARNING, logger="kiket_sdk"), TestClient(sdk) as client:
+        assert post(client, "slack.notify").status_code == 404
+        crafted = "/v/v1/webhooks/evil%0AFAKE%20LOG%20LINE"  # decodes to a newline
+        assert post(client, path=crafted).status_code == 404
+    messages = [r.getMessage() for r in caplog.records]
+    assert any('@sdk.webhook("slack.notify", version="v1")' in m for m in messages)
+    assert not any("FAKE LOG LINE" in m for m in messages)
