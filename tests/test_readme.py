@@ -1,0 +1,43 @@
+"""The README's quickstart and its test example run as written (in a scratch project)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _block(marker: str) -> str:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    (found,) = [b for b in blocks if b.startswith(marker)]
+    return found
+
+
+@pytest.mark.slow
+def test_readme_quickstart_and_its_test_pass(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text(_block("# main.py"))
+    (tmp_path / "test_main.py").write_text(_block("# test_main.py"))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_main.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_readme_quickstart_registers_its_handlers() -> None:
+    namespace: dict[str, object] = {}
+    exec(compile(_block("# main.py"), "main.py", "exec"), namespace)
+    sdk = namespace["sdk"]
+    assert sdk.registered_events == [  # type: ignore[attr-defined]
+        "extension.testConnection@v1",
+        "issue.created@v1",
+    ]
