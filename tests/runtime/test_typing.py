@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import mypy.api as mypy_api
 import pytest
-
-mypy_api = pytest.importorskip("mypy.api")
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
