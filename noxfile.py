@@ -15,7 +15,7 @@ nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["lint", "typecheck", "codegen_check", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-PYTHON = "3.11"
+PYTHON = None  # the interpreter nox runs on (CI: the machine's Python 3.11)
 
 
 def _groups(session: nox.Session, *groups: str) -> list[str]:

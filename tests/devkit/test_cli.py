@@ -250,7 +250,7 @@ def _next(lines: queue.Queue[str], needle: str, seen: list[str]) -> str:
 def test_dev_serves_against_the_fake_and_logs(capsys: pytest.CaptureFixture[str]):
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIKET_")}
     env["PYTHONUNBUFFERED"] = "1"
-    cli = [sys.executable, "-c", "import sys; from kiket_sdk._cli import main; sys.exit(main())"]
+    cli = [sys.executable, "-m", "kiket_sdk"]  # the README runs the CLI this way
     process = subprocess.Popen(
         [*cli, "dev", "examples.quickstart:sdk", "--port", "0"],
         cwd=ROOT,
