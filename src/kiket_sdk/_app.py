@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any
 
 from kiket_sdk import _messages as msg
@@ -18,7 +18,13 @@ from kiket_sdk._responses import allow, deny, pending
 from kiket_sdk._runtime_token import JWKSCache, jwks_url_for
 from kiket_sdk._settings import resolve_settings, resolve_webhook_secret
 from kiket_sdk._signature import DEFAULT_TOLERANCE_SECONDS
-from kiket_sdk._telemetry import FeedbackHook, TelemetryReporter, telemetry_opted_out
+from kiket_sdk._telemetry import (
+    FeedbackHook,
+    TelemetryRecord,
+    TelemetryReporter,
+    TelemetrySender,
+    telemetry_opted_out,
+)
 from kiket_sdk._verify import DeliveryVerifier
 from kiket_sdk._versions import normalize_version
 
@@ -131,7 +137,7 @@ class KiketSDK(WebhookRegistry):
             self.manifest.version if self.manifest else None
         )
         self.settings = resolve_settings(self.manifest, settings, auto_env_secrets=auto_env_secrets)
-        secrets = [s for s in (webhook_secrets or ()) if s]
+        secrets = [s for s in (webhook_secret, *(webhook_secrets or ())) if s]
         if not secrets:
             resolved = resolve_webhook_secret(webhook_secret, self.manifest)
             secrets = [resolved] if resolved else []
@@ -158,9 +164,8 @@ class KiketSDK(WebhookRegistry):
         telemetry_on = telemetry_enabled and not telemetry_opted_out()
         url = telemetry_url or os.environ.get("KIKET_SDK_TELEMETRY_URL") or None
         self.telemetry = TelemetryReporter(
-            url=url if telemetry_on else None,
             feedback_hook=feedback_hook if telemetry_on else None,
-            http=lambda: self.async_client._client,
+            send=self._telemetry_sender(url) if telemetry_on else None,
         )
         self.handler_timeout = handler_timeout
         self.delivery_store = delivery_store
@@ -264,6 +269,24 @@ class KiketSDK(WebhookRegistry):
             )
         return self._sync_client
 
+    def _telemetry_sender(self, url: str | None) -> TelemetrySender | None:
+        """POST to ``{url}/telemetry``, else to the API when authenticated, else nowhere."""
+        if url:
+            target = url.rstrip("/") + "/telemetry"
+
+            async def post(record: TelemetryRecord) -> None:
+                await self.async_client._client.post(target, json=record.to_json(), timeout=2.0)
+
+            return post
+        if self.workspace_token:
+
+            async def send(record: TelemetryRecord) -> None:
+                client = self.async_client.with_options(max_retries=0, timeout=2.0)
+                await client.telemetry.send(**record.to_json())
+
+            return send
+        return None
+
     def _jwks(self) -> JWKSCache:
         if self._jwks_cache is None:
             self._jwks_cache = JWKSCache(jwks_url_for(self.base_url), self.async_client._client)
@@ -278,7 +301,7 @@ class KiketSDK(WebhookRegistry):
             self._dispatcher = Dispatcher(
                 handlers=self._handlers,
                 verifier=self.verifier,
-                settings=self.settings,
+                settings=MappingProxyType(self.settings),  # read-only in handlers
                 extension_id=self.extension_id,
                 extension_version=self.extension_version,
                 make_async_client=lambda f: self.async_client.for_delivery(

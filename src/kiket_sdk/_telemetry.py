@@ -1,9 +1,11 @@
 """Telemetry after every handler call, sent in the background.
 
 A record (event, version, status, duration_ms, error_class, ...) goes to the ``feedback_hook``
-(sync or async callable) and/or is POSTed to the telemetry URL. Sending never blocks or fails a
-delivery: it runs as a background task with a short timeout, and errors are logged at debug level.
-Opt out with ``telemetry_enabled=False`` or ``KIKET_SDK_TELEMETRY_OPTOUT=1``.
+(sync or async callable) and to a sender: ``POST {KIKET_SDK_TELEMETRY_URL}/telemetry`` when that
+URL is set, else the API's ``POST /api/v1/ext/telemetry`` when a workspace token is configured
+(see ``KiketSDK``). Sending never blocks or fails a delivery: it runs as a background task with
+a short timeout and no retries, and errors are logged at debug level. Opt out with
+``telemetry_enabled=False`` or ``KIKET_SDK_TELEMETRY_OPTOUT=1``.
 
 Example::
 
@@ -17,18 +19,23 @@ import asyncio
 import inspect
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
-__all__ = ["FeedbackHook", "TelemetryRecord", "TelemetryReporter", "telemetry_opted_out"]
+__all__ = [
+    "FeedbackHook",
+    "TelemetryRecord",
+    "TelemetryReporter",
+    "TelemetrySender",
+    "telemetry_opted_out",
+]
 
 logger = logging.getLogger("kiket_sdk.telemetry")
 
 FeedbackHook = Callable[["TelemetryRecord"], Any]
+TelemetrySender = Callable[["TelemetryRecord"], Awaitable[Any]]
 _TRUE = {"1", "true", "yes", "on"}
 _MAX_PENDING = 1000
 
@@ -64,24 +71,15 @@ class TelemetryRecord:
 class TelemetryReporter:
     """Fire-and-forget delivery of telemetry records (strong references to in-flight sends)."""
 
-    def __init__(
-        self,
-        *,
-        url: str | None,
-        feedback_hook: FeedbackHook | None,
-        http: Callable[[], httpx.AsyncClient] | None,
-        timeout: float = 2.0,
-    ) -> None:
-        self.url = url.rstrip("/") + "/telemetry" if url else None
+    def __init__(self, *, feedback_hook: FeedbackHook | None, send: TelemetrySender | None) -> None:
         self.feedback_hook = feedback_hook
-        self._http = http
-        self._timeout = timeout
+        self._send_record = send
         self._pending: set[asyncio.Task[None]] = set()
 
     @property
     def active(self) -> bool:
-        """Whether records go anywhere (a hook or a URL is configured)."""
-        return self.url is not None or self.feedback_hook is not None
+        """Whether records go anywhere (a hook or a sender is configured)."""
+        return self._send_record is not None or self.feedback_hook is not None
 
     def report(self, record: TelemetryRecord) -> None:
         """Queue ``record``; returns at once."""
@@ -102,9 +100,9 @@ class TelemetryReporter:
                     await result
             except Exception:
                 logger.warning("feedback_hook raised", exc_info=True)
-        if self.url is not None and self._http is not None:
+        if self._send_record is not None:
             try:
-                await self._http().post(self.url, json=record.to_json(), timeout=self._timeout)
+                await self._send_record(record)
             except Exception as exc:
                 logger.debug("telemetry send failed: %s", type(exc).__name__)
 
