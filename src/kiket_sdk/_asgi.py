@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -47,17 +47,20 @@ async def _read_body(request: Request, limit: int) -> bytes | Response:
             return _error(400, "invalid Content-Length header")
         if int(declared) > limit:
             return _error(413, msg.BODY_TOO_LARGE.format(limit=limit))
+    # Straight from the ASGI receive channel (no stream generator on the hot path).
     chunks: list[bytes] = []
     size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                return _error(413, msg.BODY_TOO_LARGE.format(limit=limit))
-            chunks.append(chunk)
-    except ClientDisconnect:
-        return _error(400, "client disconnected before sending the whole body")
-    return b"".join(chunks)
+    while True:
+        message = await request.receive()
+        if message["type"] != "http.request":
+            return _error(400, "client disconnected before sending the whole body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return _error(413, msg.BODY_TOO_LARGE.format(limit=limit))
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _webhook_endpoint(sdk: KiketSDK) -> Callable[[Request], Awaitable[Response]]:
@@ -69,13 +72,19 @@ def _webhook_endpoint(sdk: KiketSDK) -> Callable[[Request], Awaitable[Response]]
         if isinstance(body, Response):
             return body
         params = request.path_params
+        path_version = params.get("version")
         answer = await sdk.runtime.handle(
             InboundRequest(
                 event=params["event"],
                 body=body,
                 raw_headers=request.scope["headers"],
-                path_version=params.get("version"),
-                query_version=request.query_params.get("version"),
+                path_version=path_version,
+                # the path's version wins: parse the query string only when there is none
+                query_version=(
+                    None
+                    if path_version and path_version.strip()
+                    else request.query_params.get("version")
+                ),
             )
         )
         return Response(answer.body, status_code=answer.status, headers=answer.headers)
