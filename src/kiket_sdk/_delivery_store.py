@@ -80,6 +80,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from kiket_sdk._envelope import dedupe_key  # the rule lives with the envelope; re-exported
+
 if TYPE_CHECKING:
     from kiket_sdk._memory_store import MemoryDeliveryStore
     from kiket_sdk._redis_store import RedisDeliveryStore
@@ -114,7 +116,6 @@ logger = logging.getLogger(__name__)
 
 _FRAME_VERSION = 1
 _FRAME_HEADER = struct.Struct(">BHH")  # version, status code, length of the content type
-_ID_FIELDS = ("id", "event_id", "delivery_id")
 _SIGNATURE_PREFIX = "sha256="
 
 
@@ -275,31 +276,6 @@ def check_ttl(ttl: float) -> float:
 def new_token() -> str:
     """An unguessable claim token."""
     return secrets.token_hex(16)
-
-
-def dedupe_key(payload: Mapping[str, Any]) -> str | None:
-    """The id that identifies an event across redeliveries, or ``None`` (do not deduplicate).
-
-    The first usable one of ``id``, ``event_id``, ``delivery_id`` of the (signed) body: a
-    non-blank string (stripped) or an integer. Other values (blank, bool, float, objects) are
-    skipped.
-
-    >>> dedupe_key({"id": "evt_01HZX0", "event": "issue.created"})
-    'evt_01HZX0'
-    >>> dedupe_key({"id": " ", "event_id": 42})
-    '42'
-    >>> dedupe_key({"event": "issue.created"}) is None
-    True
-    """
-    for field in _ID_FIELDS:
-        value = payload.get(field)
-        if isinstance(value, str):
-            value = value.strip()
-            if value:
-                return value
-        elif isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-    return None
 
 
 def replay_digest(timestamp: str, signature: str) -> str:

@@ -17,7 +17,9 @@ from typing import Any
 
 from kiket_sdk._generated.models import EventEnvelope
 
-__all__ = ["Envelope", "envelope_from_dict", "envelope_from_model"]
+__all__ = ["Envelope", "dedupe_key", "envelope_from_dict", "envelope_from_model"]
+
+_ID_FIELDS = ("id", "event_id", "delivery_id")
 
 
 @dataclass(slots=True)
@@ -40,6 +42,31 @@ def _text(value: object) -> str | None:
     return text or None
 
 
+def dedupe_key(payload: Mapping[str, Any]) -> str | None:
+    """The id that identifies an event across redeliveries, or ``None`` (do not deduplicate).
+
+    The first usable one of ``id``, ``event_id``, ``delivery_id`` of the (signed) body: a
+    non-blank string (stripped) or an integer. Other values (blank, bool, float, objects) are
+    skipped.
+
+    >>> dedupe_key({"id": "evt_01HZX0", "event": "issue.created"})
+    'evt_01HZX0'
+    >>> dedupe_key({"id": " ", "event_id": 42})
+    '42'
+    >>> dedupe_key({"event": "issue.created"}) is None
+    True
+    """
+    for name in _ID_FIELDS:
+        value = payload.get(name)
+        if isinstance(value, str):
+            value = value.strip()
+            if value:
+                return value
+        elif isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+    return None
+
+
 def envelope_from_model(payload: EventEnvelope) -> Envelope:
     auth = payload.authentication
     return Envelope(
@@ -49,7 +76,9 @@ def envelope_from_model(payload: EventEnvelope) -> Envelope:
         scopes=tuple(auth.scopes or ()) if auth else (),
         secrets=payload.secrets or {},
         api_base_url=payload.api.base_url if payload.api else None,
-        event_id=_text(payload.id) or _text(payload.event_id) or _text(payload.delivery_id),
+        event_id=dedupe_key(
+            {"id": payload.id, "event_id": payload.event_id, "delivery_id": payload.delivery_id}
+        ),
     )
 
 
@@ -69,7 +98,5 @@ def envelope_from_dict(payload: Mapping[str, Any]) -> Envelope:
         if isinstance(secrets, Mapping)
         else {},
         api_base_url=_text(api.get("base_url")) if isinstance(api, Mapping) else None,
-        event_id=_text(payload.get("id"))
-        or _text(payload.get("event_id"))
-        or _text(payload.get("delivery_id")),
+        event_id=dedupe_key(payload),
     )
