@@ -28,17 +28,13 @@ from kiket_sdk._version import __version__
 if TYPE_CHECKING:
     from kiket_sdk._app import KiketSDK, webhook
     from kiket_sdk._client import AsyncKiketClient, KiketClient
-    from kiket_sdk._context import (
+    from kiket_sdk._delivery.context import (
         AuthContext,
         BaseHandlerContext,
         HandlerContext,
         SyncHandlerContext,
     )
-    from kiket_sdk._delivery_store import (
-        DeliveryStore,
-        MemoryDeliveryStore,
-        RedisDeliveryStore,
-    )
+    from kiket_sdk._stores import DeliveryStore, MemoryDeliveryStore, RedisDeliveryStore
     from kiket_sdk._exceptions import (
         APIConnectionError,
         APIError,
@@ -54,6 +50,7 @@ if TYPE_CHECKING:
         PermissionDeniedError,
         RateLimitError,
         ScopeError,
+        SigningKeysUnavailableError,
         UnprocessableEntityError,
         WebhookVerificationError,
     )
@@ -66,13 +63,13 @@ _EXPORTS: dict[str, str] = {
     "webhook": "kiket_sdk._app",
     "KiketClient": "kiket_sdk._client",
     "AsyncKiketClient": "kiket_sdk._client",
-    "AuthContext": "kiket_sdk._context",
-    "BaseHandlerContext": "kiket_sdk._context",
-    "HandlerContext": "kiket_sdk._context",
-    "SyncHandlerContext": "kiket_sdk._context",
-    "DeliveryStore": "kiket_sdk._delivery_store",
-    "MemoryDeliveryStore": "kiket_sdk._delivery_store",
-    "RedisDeliveryStore": "kiket_sdk._delivery_store",
+    "AuthContext": "kiket_sdk._delivery.context",
+    "BaseHandlerContext": "kiket_sdk._delivery.context",
+    "HandlerContext": "kiket_sdk._delivery.context",
+    "SyncHandlerContext": "kiket_sdk._delivery.context",
+    "DeliveryStore": "kiket_sdk._stores",
+    "MemoryDeliveryStore": "kiket_sdk._stores",
+    "RedisDeliveryStore": "kiket_sdk._stores",
     "ExtensionManifest": "kiket_sdk._manifest",
     "load_manifest": "kiket_sdk._manifest",
     "Allow": "kiket_sdk._responses",
@@ -98,6 +95,7 @@ _EXPORTS: dict[str, str] = {
             "PermissionDeniedError",
             "RateLimitError",
             "ScopeError",
+            "SigningKeysUnavailableError",
             "UnprocessableEntityError",
             "WebhookVerificationError",
         ),
@@ -133,6 +131,7 @@ __all__ = [
     "RateLimitError",
     "RedisDeliveryStore",
     "ScopeError",
+    "SigningKeysUnavailableError",
     "SyncHandlerContext",
     "TelemetryRecord",
     "UnprocessableEntityError",

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any
 
-from kiket_sdk import _messages as msg
+from kiket_sdk._delivery import messages as msg
+from kiket_sdk._delivery.handlers import HandlerSpec, inspect_handler
+from kiket_sdk._delivery.proof import DeliveryVerifier
+from kiket_sdk._delivery.request import normalize_version
 from kiket_sdk._exceptions import ConfigurationError
 from kiket_sdk._generated.catalogue import WebhookRegistry
-from kiket_sdk._handlers import HandlerSpec, inspect_handler
 from kiket_sdk._manifest import ExtensionManifest, load_manifest
 from kiket_sdk._responses import allow, deny, pending
 from kiket_sdk._runtime_token import JWKSCache, jwks_url_for
 from kiket_sdk._settings import resolve_settings, resolve_webhook_secret
 from kiket_sdk._signature import DEFAULT_TOLERANCE_SECONDS
+from kiket_sdk._stores.base import DEFAULT_LEASE
+from kiket_sdk._version import __version__
 from kiket_sdk._telemetry import (
     FeedbackHook,
     TelemetryRecord,
@@ -25,17 +30,14 @@ from kiket_sdk._telemetry import (
     TelemetrySender,
     telemetry_opted_out,
 )
-from kiket_sdk._verify import DeliveryVerifier
-from kiket_sdk._versions import normalize_version
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
     from starlette.types import Receive, Scope, Send
 
     from kiket_sdk._client import AsyncKiketClient, KiketClient
-    from kiket_sdk._delivery_store import DeliveryStore
-    from kiket_sdk._dispatch import Dispatcher
-    from kiket_sdk._runtime import DeliveryRuntime
+    from kiket_sdk._delivery.pipeline import DeliveryPipeline
+    from kiket_sdk._stores.base import DeliveryStore
 
 __all__ = ["DEFAULT_BASE_URL", "KiketSDK", "webhook"]
 
@@ -43,6 +45,7 @@ logger = logging.getLogger("kiket_sdk")
 
 DEFAULT_BASE_URL = "https://kiket.dev"
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+DEFAULT_BODY_TIMEOUT = 10.0
 _MARK = "__kiket_webhooks__"
 
 
@@ -123,10 +126,13 @@ class KiketSDK(WebhookRegistry):
         verify_runtime_token: bool = False,
         signature_tolerance: float = DEFAULT_TOLERANCE_SECONDS,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
         handler_timeout: float | None = None,
         delivery_store: DeliveryStore | None = None,
         deduplicate: bool = True,
         duplicate_wait: float = 10.0,
+        claim_lease: float = DEFAULT_LEASE,
+        allowed_api_hosts: Sequence[str] | None = None,
         shutdown_grace: float = 30.0,
         debug: bool = False,
         title: str | None = None,
@@ -148,6 +154,13 @@ class KiketSDK(WebhookRegistry):
         if max_body_size <= 0:
             raise ConfigurationError("max_body_size must be a positive number of bytes")
         self.max_body_size = max_body_size
+        if not (body_timeout > 0 and math.isfinite(body_timeout)):
+            raise ConfigurationError("body_timeout must be a positive number of seconds")
+        self.body_timeout = body_timeout
+        if not (claim_lease > 0 and math.isfinite(claim_lease)):
+            raise ConfigurationError("claim_lease must be a positive number of seconds")
+        self.claim_lease = claim_lease
+        self.allowed_api_hosts = tuple(allowed_api_hosts or ())
         self.debug = debug
         self.title = title or (
             f"{self.extension_id} webhooks" if self.extension_id else "Kiket extension"
@@ -176,9 +189,8 @@ class KiketSDK(WebhookRegistry):
         self._jwks_cache: JWKSCache | None = None
         self._async_client: AsyncKiketClient | None = None
         self._sync_client: KiketClient | None = None
-        self._dispatcher: Dispatcher | None = None
         self._app: FastAPI | None = None
-        self._runtime: DeliveryRuntime | None = None
+        self._pipeline: DeliveryPipeline | None = None
 
     # -- registration ---------------------------------------------------------------------
 
@@ -292,18 +304,38 @@ class KiketSDK(WebhookRegistry):
             self._jwks_cache = JWKSCache(jwks_url_for(self.base_url), self.async_client._client)
         return self._jwks_cache
 
-    @property
-    def dispatcher(self) -> Dispatcher:
-        """The framework-free dispatch core (``await sdk.dispatcher.dispatch(request)``)."""
-        if self._dispatcher is None:
-            from kiket_sdk._dispatch import Dispatcher
+    def _make_pipeline(self) -> DeliveryPipeline:
+        from kiket_sdk._delivery.api_hosts import ApiHostPolicy
+        from kiket_sdk._delivery.dispatch import HandlerRunner
+        from kiket_sdk._delivery.ledger import Ledger
+        from kiket_sdk._delivery.pipeline import DeliveryPipeline
+        from kiket_sdk._stores import delivery_store_from_env
 
-            self._dispatcher = Dispatcher(
-                handlers=self._handlers,
-                verifier=self.verifier,
-                settings=MappingProxyType(self.settings),  # read-only in handlers
-                extension_id=self.extension_id,
-                extension_version=self.extension_version,
+        given = self.delivery_store
+        created: list[DeliveryStore] = []
+
+        def store() -> DeliveryStore:
+            if given is not None:
+                return given
+            if not created:
+                created.append(delivery_store_from_env())
+            return created[0]
+
+        async def close_created_store() -> None:
+            for made in created:
+                await made.aclose()
+
+        return DeliveryPipeline(
+            handlers=self._handlers,
+            verifier=self.verifier,
+            ledger=Ledger(
+                store,
+                scope=self.extension_id or "-",
+                deduplicate=self.deduplicate,
+                duplicate_wait=self.duplicate_wait,
+                lease=self.claim_lease,
+            ),
+            runner=HandlerRunner(
                 make_async_client=lambda f: self.async_client.for_delivery(
                     f.auth.runtime_token, f.event_version, f.api_base_url
                 ),
@@ -313,27 +345,58 @@ class KiketSDK(WebhookRegistry):
                 telemetry=self.telemetry,
                 debug=self.debug,
                 handler_timeout=self.handler_timeout,
-            )
-        return self._dispatcher
+            ),
+            settings=MappingProxyType(self.settings),  # read-only in handlers
+            extension_id=self.extension_id,
+            extension_version=self.extension_version,
+            api_hosts=ApiHostPolicy(self.base_url, self.allowed_api_hosts),
+            telemetry=self.telemetry,
+            shutdown_grace=self.shutdown_grace,
+            on_close=close_created_store,
+        )
 
     # -- serving -------------------------------------------------------------------------
 
     @property
-    def runtime(self) -> DeliveryRuntime:
-        """The delivery runtime (body limits, dedupe, deferred work, graceful shutdown)."""
-        if self._runtime is None:
-            from kiket_sdk._runtime import DeliveryRuntime
+    def pipeline(self) -> DeliveryPipeline:
+        """The framework-free inbound pipeline (``await sdk.pipeline.handle(delivery)``); one
+        per serving period (a new one after `aclose`)."""
+        if self._pipeline is None:
+            self._pipeline = self._make_pipeline()
+        return self._pipeline
 
-            self._runtime = DeliveryRuntime(self, duplicate_wait=self.duplicate_wait)
-        return self._runtime
+    def _health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "extension_id": self.extension_id,
+            "extension_version": self.extension_version,
+            "sdk_version": __version__,
+            "registered_events": self.registered_events,
+        }
+
+    def _routes(self) -> list[Any]:
+        from kiket_sdk._delivery.edge import EdgeLimits, build_routes
+
+        return build_routes(
+            lambda: self.pipeline,
+            EdgeLimits(self.max_body_size, self.body_timeout),
+            self._health,
+        )
 
     @property
     def app(self) -> FastAPI:
         """The FastAPI app: the webhook routes, ``/health``, ``/docs`` and ``/openapi.json``."""
         if self._app is None:
-            from kiket_sdk._asgi import build_app
+            from kiket_sdk._delivery.edge import build_app
+            from kiket_sdk._docs import install_docs
 
-            self._app = build_app(self)
+            self._app = build_app(
+                routes=self._routes(),
+                title=self.title,
+                version=self.extension_version or "0.0.0",
+                on_shutdown=self.aclose,
+            )
+            install_docs(self._app, lambda: self.handlers)
         return self._app
 
     @property
@@ -345,9 +408,9 @@ class KiketSDK(WebhookRegistry):
             app = FastAPI()
             app.include_router(sdk.router, prefix="/kiket")
         """
-        from kiket_sdk._asgi import build_router
+        from kiket_sdk._delivery.edge import build_router
 
-        return build_router(self)
+        return build_router(self._routes())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
@@ -366,9 +429,9 @@ class KiketSDK(WebhookRegistry):
         Runs at the app's shutdown. The SDK can serve again afterwards (a new runtime and new
         pools are made on first use), so one SDK can back several ``TestClient`` sessions.
         """
-        runtime, self._runtime = self._runtime, None
-        if runtime is not None:
-            await runtime.shutdown()
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            await pipeline.shutdown()
         await self.telemetry.drain()
         async_client, self._async_client, self._jwks_cache = self._async_client, None, None
         if async_client is not None:

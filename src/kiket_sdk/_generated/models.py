@@ -1388,7 +1388,7 @@ class Authentication(BaseModel):
         extra="allow",
         validate_by_name=True,
     )
-    runtime_token: str
+    runtime_token: str | None = None
     """
     ES256 JWT proving the delivery's origin; also sent back as X-Kiket-Runtime-Token.
     """
@@ -1484,9 +1484,9 @@ class EventEnvelope(BaseModel):
     """
     Where to call the platform back.
     """
-    secrets: dict[str, str] | None = None
+    secrets: dict[str, str | None] | None = None
     """
-    Per-organisation secrets bundled with the delivery, keyed by secret key.
+    Per-organisation secrets bundled with the delivery, keyed by secret key (null or empty means not set).
     """
     event: str | None = None
     """
@@ -1504,11 +1504,11 @@ class EventEnvelope(BaseModel):
     """
     Delivery/event id; the platform may redeliver an event with the same id.
     """
-    event_id: str | None = None
+    event_id: int | str | None = None
     """
     Event id as some platform releases spell it.
     """
-    delivery_id: str | None = None
+    delivery_id: int | str | None = None
     """
     Id of this delivery attempt.
     """

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ParamSpec
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec
 
 from kiket_sdk._exceptions import ScopeError
 
@@ -36,9 +36,19 @@ _P = ParamSpec("_P")
 
 @dataclass(frozen=True, slots=True)
 class AuthContext:
-    """Who the delivery acts for, from its runtime token (claims) and ``authentication`` block."""
+    """What the delivery's proof of origin established about who it acts for.
 
-    runtime_token: str | None = None
+    ``proof``: which scheme vouched for the delivery -- ``"hmac"`` (the signature covered the
+    whole body, token included), ``"runtime_token"`` (the token's ES256 signature was checked
+    against Kiket's keys) or ``"none"`` (``verify=False``: nothing is proven).
+    ``verified``: the runtime token's own signature was checked (token mode, or HMAC with
+    ``verify_runtime_token=True``). ``scopes``, ``org_id``, ``ext_id``, ``proj_id`` come from
+    the token's claims (from the ``authentication`` block when the token has none);
+    ``expires_at`` is the ``authentication.expires_at`` text, else the token's ``exp`` as
+    ISO-8601 UTC. The token itself is never shown by ``repr``.
+    """
+
+    runtime_token: str | None = field(default=None, repr=False)
     token_type: str | None = None
     expires_at: str | None = None
     scopes: tuple[str, ...] = ()
@@ -47,6 +57,8 @@ class AuthContext:
     proj_id: str | int | None = None
     verified: bool = False
     """True when the token's signature was checked against Kiket's published keys."""
+    proof: Literal["hmac", "runtime_token", "none"] = "none"
+    """The scheme that vouched for the delivery."""
 
     def has_scopes(self, *scopes: str) -> bool:
         """Whether every scope is granted (``*`` grants everything)."""
