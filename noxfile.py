@@ -5,6 +5,7 @@ nox -s lint             ruff check + ruff format --check
 nox -s typecheck        mypy --strict over src/ (generated code included)
 nox -s codegen          regenerate src/kiket_sdk/_generated/ from openapi/
 nox -s codegen_check    fail when regeneration would change a file
+nox -s layers           import-linter: the architecture contracts in pyproject.toml
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import nox
 
 nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["lint", "typecheck", "codegen_check", "tests"]
+nox.options.sessions = ["lint", "typecheck", "layers", "codegen_check", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = None  # the interpreter nox runs on (CI: the machine's Python 3.11)
@@ -48,6 +49,13 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over src/ (the generated package included)."""
     _install(session, "lint")
     session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def layers(session: nox.Session) -> None:
+    """import-linter: the layering of the inbound path, no cycles ([tool.importlinter])."""
+    _install(session, "lint")
+    session.run("lint-imports")
 
 
 @nox.session(python=PYTHON)

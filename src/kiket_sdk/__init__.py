@@ -34,7 +34,6 @@ if TYPE_CHECKING:
         HandlerContext,
         SyncHandlerContext,
     )
-    from kiket_sdk._stores import DeliveryStore, MemoryDeliveryStore, RedisDeliveryStore
     from kiket_sdk._exceptions import (
         APIConnectionError,
         APIError,
@@ -56,6 +55,7 @@ if TYPE_CHECKING:
     )
     from kiket_sdk._manifest import ExtensionManifest, load_manifest
     from kiket_sdk._responses import Allow, Deny, Pending, allow, deny, pending
+    from kiket_sdk._stores import DeliveryStore, MemoryDeliveryStore, RedisDeliveryStore
     from kiket_sdk._telemetry import TelemetryRecord
 
 _EXPORTS: dict[str, str] = {

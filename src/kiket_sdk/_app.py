@@ -22,7 +22,6 @@ from kiket_sdk._runtime_token import JWKSCache, jwks_url_for
 from kiket_sdk._settings import resolve_settings, resolve_webhook_secret
 from kiket_sdk._signature import DEFAULT_TOLERANCE_SECONDS
 from kiket_sdk._stores.base import DEFAULT_LEASE
-from kiket_sdk._version import __version__
 from kiket_sdk._telemetry import (
     FeedbackHook,
     TelemetryRecord,
@@ -30,6 +29,7 @@ from kiket_sdk._telemetry import (
     TelemetrySender,
     telemetry_opted_out,
 )
+from kiket_sdk._version import __version__
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI

@@ -20,9 +20,9 @@ from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from kiket_sdk._delivery.handlers import HandlerSpec
 from kiket_sdk._generated.catalogue import payload_model
 from kiket_sdk._generated.models import Allow, Deny, InboundError, Pending
-from kiket_sdk._delivery.handlers import HandlerSpec
 
 __all__ = ["install_docs", "webhook_operations"]
 

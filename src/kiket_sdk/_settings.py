@@ -30,10 +30,21 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from kiket_sdk._manifest import ExtensionManifest
+
+class ManifestSettings(Protocol):
+    """What settings are resolved from: the parts of an ``ExtensionManifest`` read here (a
+    protocol, so this module does not import the manifest module that imports it)."""
+
+    @property
+    def defaults(self) -> Mapping[str, Any]: ...
+    @property
+    def secret_keys(self) -> tuple[str, ...]: ...
+    @property
+    def delivery_secret(self) -> str | None: ...
+    @property
+    def delivery_secret_ref(self) -> str | None: ...
 
 __all__ = [
     "SECRET_ENV_PREFIX",
@@ -267,7 +278,7 @@ def _present(value: str | None) -> bool:
 
 
 def resolve_settings(
-    manifest: ExtensionManifest | None,
+    manifest: ManifestSettings | None,
     explicit: Mapping[str, Any] | None = None,
     *,
     auto_env_secrets: bool = True,
@@ -304,7 +315,7 @@ def resolve_settings(
 
 def resolve_webhook_secret(
     explicit: str | None,
-    manifest: ExtensionManifest | None,
+    manifest: ManifestSettings | None,
     environ: Mapping[str, str] | None = None,
 ) -> str | None:
     """The HMAC secret: ``explicit`` -> manifest delivery secret -> ``KIKET_WEBHOOK_SECRET``.

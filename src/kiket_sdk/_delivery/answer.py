@@ -43,7 +43,9 @@ def error_body(message: str, **details: Any) -> bytes:
     return dump({"error": message, **details})
 
 
-def failure(status: int, message: str, *, retry_after: float | None = None, **details: Any) -> Answer:
+def failure(
+    status: int, message: str, *, retry_after: float | None = None, **details: Any
+) -> Answer:
     """An error `Answer`; ``retry_after`` (seconds, rounded up) adds a ``Retry-After`` header."""
     answer = Answer(status, error_body(message, **details))
     if retry_after is not None:

@@ -89,7 +89,9 @@ def _webhook_endpoint(
     async def endpoint(request: Request) -> Response:
         content_type = request.headers.get("content-type")
         if not _json_content_type(content_type):
-            return _error(415, msg.UNSUPPORTED_MEDIA.format(content_type=msg.echo(content_type or "")))
+            return _error(
+                415, msg.UNSUPPORTED_MEDIA.format(content_type=msg.echo(content_type or ""))
+            )
         body = await _read_body(request, limits)
         if isinstance(body, Response):
             return body

@@ -20,7 +20,7 @@ import asyncio
 import inspect
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -253,8 +253,8 @@ class DeliveryPipeline:
 
     # -- work after the answer, and shutdown ----------------------------------------------
 
-    def _spawn(self, work: Awaitable[None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)  # type: ignore[arg-type]
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -334,4 +334,3 @@ def _auth_context(envelope: Envelope, proof: Proof) -> AuthContext:
         verified=proof.token_verified,
         proof=proof.kind,
     )
-

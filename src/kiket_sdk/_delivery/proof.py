@@ -178,7 +178,9 @@ class DeliveryVerifier:
             True,
         )
 
-    async def _verified_claims(self, token: str | None, *, hmac_present: bool) -> RuntimeTokenClaims:
+    async def _verified_claims(
+        self, token: str | None, *, hmac_present: bool
+    ) -> RuntimeTokenClaims:
         if self._jwks is None:
             raise WebhookVerificationError(NOT_CONFIGURED)
         if not token:

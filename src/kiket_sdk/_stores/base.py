@@ -159,9 +159,7 @@ class DeliveryStore(Protocol):
     that cannot be reached raises (any exception): the ledger then answers 503 and runs nothing.
     """
 
-    async def claim(
-        self, key: str, *, lease: float, binding: ProofBinding | None = None
-    ) -> Claim:
+    async def claim(self, key: str, *, lease: float, binding: ProofBinding | None = None) -> Claim:
         """Atomically: when ``binding`` is given, refuse (``PROOF_REUSED``) if its key is bound
         to another fingerprint, else bind it for ``binding.ttl``; then claim ``key`` -- free ->
         ``CLAIMED`` (with a token, for ``lease`` seconds), claimed -> ``IN_PROGRESS``, done ->
@@ -172,9 +170,7 @@ class DeliveryStore(Protocol):
         """Extend the claim's lease to ``lease`` seconds from now if ``token`` still owns it."""
         ...
 
-    async def complete(
-        self, key: str, token: str, response: StoredResponse, *, ttl: float
-    ) -> bool:
+    async def complete(self, key: str, token: str, response: StoredResponse, *, ttl: float) -> bool:
         """Record ``response`` as ``key``'s answer for ``ttl`` seconds if ``token`` owns the
         claim, or if the record is gone (a store restarted without persistence); ``False`` when
         another delivery owns it or it is already done (nothing is overwritten)."""
