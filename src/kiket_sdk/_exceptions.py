@@ -5,6 +5,7 @@ KiketSDKError                       root: catch this to catch everything the SDK
 ├── ConfigurationError              a setting is missing or wrong (says what to set)
 ├── ScopeError                      the delivery's token lacks a required scope (-> 403)
 ├── WebhookVerificationError        an inbound delivery failed its proof of origin (-> 401)
+│   └── SigningKeysUnavailableError keys unfetchable or key id not yet published (-> 503)
 └── APIError                        a call to the Kiket API failed
     ├── APIConnectionError          no HTTP answer at all (DNS, refused, reset)
     │   └── APITimeoutError         the request timed out
@@ -56,6 +57,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ScopeError",
+    "SigningKeysUnavailableError",
     "UnprocessableEntityError",
     "WebhookVerificationError",
 ]
@@ -92,6 +94,31 @@ class WebhookVerificationError(KiketSDKError):
     The message gives the reason (``"signature mismatch"``, ``"timestamp outside tolerance"``,
     ...) and never the secret.
     """
+
+
+class SigningKeysUnavailableError(WebhookVerificationError):
+    """Kiket's signing keys could not be had *yet* (-> ``503`` with ``Retry-After``).
+
+    Raised while checking a runtime token when the keys cannot be fetched (and no usable copy is
+    cached), or when the token names a key id that Kiket has not published as far as the cache
+    knows (a key rotation). Both are temporary: retrying later can succeed, so the webhook
+    router answers ``503`` and the platform retries the delivery.
+
+    Attributes:
+        retry_after: seconds until the key cache is willing to fetch again (at least ``1``).
+
+    The message is generic ("... retry later"): it never names the key server or echoes an
+    underlying error, since it goes to an unauthenticated caller.
+    """
+
+    def __init__(
+        self,
+        message: str = "Kiket's signing keys are unavailable; retry later",
+        *,
+        retry_after: float = 1.0,
+    ) -> None:
+        super().__init__(message)
+        self.retry_after: float = max(1.0, retry_after)  # `max(1.0, nan)` is 1.0
 
 
 class APIError(KiketSDKError):

@@ -2,7 +2,9 @@
 
 Each delivery may carry ``payload["authentication"]["runtime_token"]``, a JWT signed by Kiket with
 ES256. It is checked against the public keys published at ``{base_url}/.well-known/jwks.json``,
-chosen by the token's ``kid``.
+chosen by the token's ``kid``. When the keys cannot be fetched, or the ``kid`` is not (yet)
+published, `SigningKeysUnavailableError` is raised: a temporary failure (``503`` with
+``Retry-After``), since Kiket may just have rotated its keys or the key server may be back soon.
 
 Security: the JWKS URL is built from the base URL the *extension* was configured with
 (`jwks_url_for`), never from the ``api.base_url`` inside the payload. The payload is what is
@@ -26,7 +28,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
-from kiket_sdk._exceptions import ConfigurationError, WebhookVerificationError
+from kiket_sdk._exceptions import (
+    ConfigurationError,
+    SigningKeysUnavailableError,
+    WebhookVerificationError,
+)
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
@@ -46,6 +52,11 @@ logger = logging.getLogger(__name__)
 DEFAULT_ISSUER = "kiket.dev"
 _ALGORITHM = "ES256"
 _MAX_TOKEN_LENGTH = 16_384
+_MAX_JWKS_BYTES = 65_536  # a JWKS holds a handful of keys; anything bigger is refused
+_MAX_TIMESTAMP = 2**53  # iat/exp beyond this (or not finite) are no valid timestamps
+_MAX_ERROR_TEXT = 100  # how much of an underlying error a message may echo
+_KEYS_UNAVAILABLE = "could not fetch signing keys from Kiket; retry later"
+_KID_NOT_PUBLISHED = "signing key id is not published yet; retry later"
 _USABLE_KEY = ("EC", "P-256", _ALGORITHM, "sig")
 # PyJWT checks the signature; the claims are checked here, against an injectable `now`.
 _NO_CLAIM_CHECKS = ("exp", "iat", "nbf", "iss", "aud", "sub", "jti")
@@ -58,9 +69,15 @@ def _identifier(value: Any) -> str | int | None:
 
 
 def _number(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return int(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return int(value) if -_MAX_TIMESTAMP <= value <= _MAX_TIMESTAMP else None  # never overflows
+
+
+def _malformed(exc: BaseException) -> WebhookVerificationError:
+    return WebhookVerificationError(f"malformed runtime token: {str(exc)[:_MAX_ERROR_TEXT]}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,17 +154,34 @@ def read_runtime_token_claims(token: str) -> RuntimeTokenClaims:
         raise WebhookVerificationError("missing or oversized runtime token")
     try:
         payload = jwt.decode(token, options=_NOTHING)
-    except (jwt.PyJWTError, ValueError, TypeError) as exc:
-        raise WebhookVerificationError(f"malformed runtime token: {exc}") from None
+    except (jwt.PyJWTError, ValueError, TypeError, RecursionError) as exc:
+        raise _malformed(exc) from None
     return RuntimeTokenClaims.from_mapping(payload)
 
 
 class JWKSCache:
     """Kiket's public signing keys, fetched from a JWKS URL and cached.
 
-    Keys are kept for ``ttl`` seconds. A token with an unknown ``kid`` (Kiket rotated its keys)
-    triggers one refetch, at most once per ``min_refetch_interval`` seconds, so a flood of
-    made-up key ids cannot hammer the key server. Concurrent callers share one fetch.
+    Keys are kept for ``ttl`` seconds; expired keys are still served while a refresh fails.
+    A token with an unknown ``kid`` (Kiket rotated its keys) triggers a refetch, but after a
+    successful fetch the next one waits ``min_refetch_interval`` seconds, so a flood of made-up
+    key ids costs at most one fetch per interval. A *failed* fetch is retried sooner, with
+    exponential backoff: after ``retry_backoff`` seconds, then twice as long each time, at most
+    ``max_retry_backoff`` seconds (default: ``min_refetch_interval``); a success resets it.
+    Concurrent callers share one fetch.
+
+    When no key can be given, `SigningKeysUnavailableError` says when to retry (``retry_after``).
+
+    Args:
+        jwks_url: where the keys are published; build it with `jwks_url_for`.
+        client: the ``httpx.AsyncClient`` to fetch with.
+        ttl: seconds the fetched keys count as fresh (default 3600).
+        min_refetch_interval: seconds between a successful fetch and the next one (default 10).
+        timeout: seconds one fetch may take (default 10).
+        retry_backoff: seconds before the first retry of a failed fetch (default 0.5).
+        max_retry_backoff: cap of the doubling retry delay in seconds (default ``None``: the
+            ``min_refetch_interval``).
+        clock: a monotonic clock in seconds (injectable for tests).
 
     ```python
     async with httpx.AsyncClient() as http:
@@ -162,21 +196,38 @@ class JWKSCache:
         client: httpx.AsyncClient,
         *,
         ttl: float = 3600,
-        min_refetch_interval: float = 30,
+        min_refetch_interval: float = 10,
         timeout: float = 10,
+        retry_backoff: float = 0.5,
+        max_retry_backoff: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if max_retry_backoff is None:
+            max_retry_backoff = min_refetch_interval
+        durations = {
+            "ttl": ttl,
+            "min_refetch_interval": min_refetch_interval,
+            "retry_backoff": retry_backoff,
+            "max_retry_backoff": max_retry_backoff,
+        }
+        for name, value in durations.items():
+            if not value >= 0:  # `not` form: NaN is refused too
+                raise ConfigurationError(f"JWKSCache: {name} must be >= 0 seconds, not {value!r}")
         self._url, self._client, self._timeout, self._clock = jwks_url, client, timeout, clock
         self._ttl, self._min_refetch_interval = ttl, min_refetch_interval
+        self._retry_backoff, self._max_retry_backoff = retry_backoff, max_retry_backoff
         self._keys: dict[str, EllipticCurvePublicKey] = {}
-        self._fetched_at: float | None = None  # clock() of the last successful fetch
-        self._attempted_at: float | None = None  # clock() of the last attempt, good or bad
-        self._last_error = ""
+        self._fetched_at: float | None = None  # clock() when the last successful fetch began
+        self._next_fetch_at: float | None = None  # no fetch before this clock(); None: any time
+        self._failures = 0  # failed fetches since the last success
+        self._fetches = 0  # completed fetches, good or bad: waiters reuse the one they waited on
         self._lock = asyncio.Lock()
 
     @classmethod
     def from_jwks(cls, jwks: Mapping[str, Any]) -> JWKSCache:
         """A cache holding a fixed key set; it never fetches (tests, in-process use).
+
+        An unknown ``kid`` raises a plain `WebhookVerificationError` (retrying cannot help).
 
         >>> from kiket_sdk.testing import generate_signing_key
         >>> key, jwk = generate_signing_key(kid="k1")
@@ -185,9 +236,10 @@ class JWKSCache:
         return _FixedKeys(_parse_jwks(jwks))
 
     async def get_signing_key(self, kid: str) -> EllipticCurvePublicKey:
-        """The public key for ``kid``; raises `WebhookVerificationError` when there is none.
+        """The public key for ``kid``.
 
-        Expired keys are still served while a refresh fails (Kiket rotates keys with overlap).
+        Raises `SigningKeysUnavailableError` (with ``retry_after``) when the keys cannot be
+        fetched and none are cached, or when ``kid`` is not among the published keys.
 
         >>> from kiket_sdk.testing import generate_signing_key
         >>> import asyncio
@@ -197,39 +249,90 @@ class JWKSCache:
         key = self._keys.get(kid) if self._is_fresh() else None
         if key is not None:
             return key
-        async with self._lock:  # callers that waited here reuse the fetch that just finished
-            if not (self._is_fresh() and kid in self._keys) and (
-                self._attempted_at is None
-                or self._clock() - self._attempted_at >= self._min_refetch_interval
+        fetches_seen = self._fetches
+        async with self._lock:
+            # A fetch that completed while this caller waited is shared, never repeated.
+            if (
+                not (self._is_fresh() and kid in self._keys)
+                and self._fetches == fetches_seen
+                and self._may_fetch()
             ):
                 await self._refresh()
             key = self._keys.get(kid)
-        if key is None and self._fetched_at is None:
-            raise WebhookVerificationError(
-                f"could not fetch signing keys from {self._url}: {self._last_error}"
-            )
-        return _known(kid, key)
+        if key is not None:
+            return key  # possibly expired: served while refreshing fails
+        unavailable = self._failures > 0 or self._fetched_at is None
+        raise SigningKeysUnavailableError(
+            _KEYS_UNAVAILABLE if unavailable else _KID_NOT_PUBLISHED,
+            retry_after=self._retry_after(),
+        )
 
     def _is_fresh(self) -> bool:
         return self._fetched_at is not None and self._clock() - self._fetched_at < self._ttl
 
+    def _may_fetch(self) -> bool:
+        return self._next_fetch_at is None or self._clock() >= self._next_fetch_at
+
+    def _retry_after(self) -> float:
+        """Whole seconds until the next fetch is allowed, at least 1."""
+        remaining = 0.0 if self._next_fetch_at is None else self._next_fetch_at - self._clock()
+        return float(max(1, math.ceil(remaining)))
+
     async def _refresh(self) -> None:
-        self._attempted_at = self._clock()
+        started = self._clock()
         try:
-            response = await self._client.get(
-                self._url, headers={"Accept": "application/json"}, timeout=self._timeout
+            keys = _parse_jwks(_load_json(await self._download()))
+        except (
+            httpx.HTTPError,
+            httpx.InvalidURL,
+            ValueError,
+            WebhookVerificationError,
+            _FetchError,
+        ) as exc:
+            # Never str(exc) of an httpx error: it can hold the URL.
+            safe = isinstance(exc, _FetchError | WebhookVerificationError)  # texts of ours
+            reason = str(exc) if safe else type(exc).__name__
+            delay = min(self._retry_backoff * 2 ** min(self._failures, 62), self._max_retry_backoff)
+            self._failures += 1
+            self._next_fetch_at = self._clock() + delay
+            logger.warning(
+                "could not fetch Kiket's signing keys (%s); next attempt in %.1f s", reason, delay
             )
-            response.raise_for_status()
-            keys = _parse_jwks(response.json(), source=self._url)
-        except (httpx.HTTPError, httpx.InvalidURL, ValueError, WebhookVerificationError) as exc:
-            self._last_error = (
-                f"HTTP {exc.response.status_code}"
-                if isinstance(exc, httpx.HTTPStatusError)
-                else f"{type(exc).__name__}: {exc}"[:200]
-            )
-            logger.warning("could not fetch signing keys from %s: %s", self._url, self._last_error)
-            return
-        self._keys, self._fetched_at = keys, self._attempted_at
+        else:
+            self._keys, self._fetched_at, self._failures = keys, started, 0
+            self._next_fetch_at = self._clock() + self._min_refetch_interval
+        self._fetches += 1
+
+    async def _download(self) -> bytes:
+        """The JWKS document's bytes; `_FetchError` on a non-2xx answer or a too big body."""
+        headers = {"Accept": "application/json"}
+        async with self._client.stream(
+            "GET", self._url, headers=headers, timeout=self._timeout
+        ) as response:
+            if not response.is_success:
+                raise _FetchError(f"HTTP {response.status_code}")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():  # decoded: a gzip bomb stops here too
+                size += len(chunk)
+                if size > _MAX_JWKS_BYTES:
+                    raise _FetchError(f"document larger than {_MAX_JWKS_BYTES} bytes")
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+
+class _FetchError(Exception):
+    """A fetch failed for a reason that is safe to log as it is (no URL, no remote text)."""
+
+
+def _load_json(content: bytes) -> Any:
+    """Strict JSON: no NaN/Infinity, bounded nesting and numbers; `_FetchError` otherwise."""
+    from pydantic_core import from_json
+
+    try:
+        return from_json(content, allow_inf_nan=False)
+    except ValueError:  # invalid UTF-8 or JSON, too deep, a number out of range
+        raise _FetchError("not valid JSON") from None
 
 
 class _FixedKeys(JWKSCache):
@@ -248,14 +351,14 @@ def _known(kid: str, key: EllipticCurvePublicKey | None) -> EllipticCurvePublicK
     return key
 
 
-def _parse_jwks(document: Any, source: str = "the given JWKS") -> dict[str, EllipticCurvePublicKey]:
+def _parse_jwks(document: Any) -> dict[str, EllipticCurvePublicKey]:
     """Public ES256 keys by kid; keys of any other type or curve are skipped."""
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
     from jwt.algorithms import ECAlgorithm
 
     raw_keys = document.get("keys") if isinstance(document, Mapping) else None
     if not isinstance(raw_keys, list):
-        raise WebhookVerificationError(f"could not fetch signing keys from {source}: not a JWKS")
+        raise WebhookVerificationError("not a JWKS: expected an object with a list of keys")
     keys: dict[str, EllipticCurvePublicKey] = {}
     for jwk in raw_keys:
         if not isinstance(jwk, Mapping) or not isinstance(jwk.get("kid"), str):
@@ -271,7 +374,7 @@ def _parse_jwks(document: Any, source: str = "the given JWKS") -> dict[str, Elli
         if isinstance(key, EllipticCurvePublicKey):
             keys[jwk["kid"]] = key
         else:
-            logger.warning("skipping unreadable signing key %r from %s", jwk["kid"], source)
+            logger.warning("skipping an unreadable signing key (kid %r)", jwk["kid"][:64])
     return keys
 
 
@@ -300,8 +403,8 @@ async def verify_runtime_token(
         raise WebhookVerificationError("runtime token is too large")
     try:
         header = jwt.get_unverified_header(token)
-    except (jwt.PyJWTError, ValueError, TypeError) as exc:
-        raise WebhookVerificationError(f"malformed runtime token: {exc}") from None
+    except (jwt.PyJWTError, ValueError, TypeError, RecursionError) as exc:
+        raise _malformed(exc) from None
     alg, kid = header.get("alg"), header.get("kid")
     if alg != _ALGORITHM:  # checked before any key lookup: no "none", no HS256 key confusion
         raise WebhookVerificationError(
@@ -314,8 +417,8 @@ async def verify_runtime_token(
         payload = jwt.decode(token, key, algorithms=[_ALGORITHM], options=_SIGNATURE_ONLY)
     except jwt.InvalidSignatureError:
         raise WebhookVerificationError("runtime token signature is invalid") from None
-    except (jwt.PyJWTError, ValueError, TypeError) as exc:
-        raise WebhookVerificationError(f"malformed runtime token: {exc}") from None
+    except (jwt.PyJWTError, ValueError, TypeError, RecursionError) as exc:
+        raise _malformed(exc) from None
     _check_claims(payload, issuer, leeway, time.time() if now is None else now)
     return RuntimeTokenClaims.from_mapping(payload)
 

@@ -30,7 +30,7 @@ except WebhookVerificationError as exc:
 
 from __future__ import annotations
 
-from kiket_sdk._exceptions import WebhookVerificationError
+from kiket_sdk._exceptions import SigningKeysUnavailableError, WebhookVerificationError
 from kiket_sdk._runtime_token import (
     JWKSCache,
     RuntimeTokenClaims,
@@ -48,6 +48,7 @@ __all__ = [
     "JWKSCache",
     "RuntimeTokenClaims",
     "SignatureHeaders",
+    "SigningKeysUnavailableError",
     "WebhookVerificationError",
     "generate_signature",
     "read_runtime_token_claims",

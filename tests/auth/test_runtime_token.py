@@ -30,7 +30,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import kiket_sdk._runtime_token
-from kiket_sdk._exceptions import ConfigurationError, WebhookVerificationError
+from kiket_sdk._exceptions import (
+    ConfigurationError,
+    SigningKeysUnavailableError,
+    WebhookVerificationError,
+)
 from kiket_sdk._runtime_token import jwks_url_for
 from kiket_sdk.auth import (
     JWKSCache,
@@ -270,8 +274,11 @@ async def test_kid_is_required() -> None:
 async def test_attacker_key_with_a_kid_the_jwks_lacks(
     cache: JWKSCache, key_server: KeyServer
 ) -> None:
-    with pytest.raises(WebhookVerificationError, match="unknown signing key id"):
+    # Not yet published as far as the cache knows: temporary (503), never a pass.
+    with pytest.raises(SigningKeysUnavailableError, match="not published yet"):
         await verify(token(key=ATTACKER_KEY, kid=ATTACKER_JWK["kid"]), cache)
+    with pytest.raises(WebhookVerificationError, match="unknown signing key id"):
+        await verify(token(key=ATTACKER_KEY, kid=ATTACKER_JWK["kid"]))  # fixed keys: permanent
 
 
 async def test_attacker_key_reusing_the_real_kid() -> None:
@@ -307,17 +314,22 @@ async def test_unknown_kid_refetches_once_then_is_rate_limited(
 
     rotated_key, rotated_jwk = generate_signing_key(kid="kiket-2026-07")
     key_server.keys = [JWK, rotated_jwk]  # Kiket rotates: the new kid is unknown to the cache
-    clock.now += 31
+    clock.now += 10  # the default min_refetch_interval
     await verify(token(key=rotated_key, kid=rotated_jwk["kid"]), cache)
     assert key_server.requests == 2
 
     for n in range(20):  # a flood of made-up kids inside the interval: no further fetch
-        with pytest.raises(WebhookVerificationError, match="unknown signing key id"):
+        with pytest.raises(SigningKeysUnavailableError, match="not published yet") as caught:
             await verify(token(key=ATTACKER_KEY, kid=f"random-{n}"), cache)
+        assert caught.value.retry_after == 10
     assert key_server.requests == 2
 
-    clock.now += 30
-    with pytest.raises(WebhookVerificationError, match="unknown signing key id"):
+    clock.now += 9.5
+    with pytest.raises(SigningKeysUnavailableError) as caught:
+        await cache.get_signing_key("random-again")
+    assert (caught.value.retry_after, key_server.requests) == (1, 2)  # 0.5 s, rounded up
+    clock.now += 0.5
+    with pytest.raises(SigningKeysUnavailableError, match="not published yet"):
         await cache.get_signing_key("random-again")
     assert key_server.requests == 3
 
@@ -330,7 +342,7 @@ async def test_concurrent_callers_share_one_fetch(cache: JWKSCache, key_server: 
     results = await asyncio.gather(
         *(cache.get_signing_key(f"nope-{n}") for n in range(10)), return_exceptions=True
     )
-    assert all(isinstance(result, WebhookVerificationError) for result in results)
+    assert all(isinstance(result, SigningKeysUnavailableError) for result in results)
     assert key_server.requests == 1
 
 
@@ -363,31 +375,45 @@ async def test_stale_keys_are_served_while_a_refresh_fails(
     [
         (500, None, "HTTP 500"),
         (404, b"not found", "HTTP 404"),
-        (200, b"<html>", "JSONDecodeError"),
-        (200, b"\xff\xfe", "Error"),
+        (200, b"<html>", "not valid JSON"),
+        (200, b"\xff\xfe", "not valid JSON"),
         (200, b'{"keys": "none"}', "not a JWKS"),
         (200, b"[]", "not a JWKS"),
     ],
 )
 async def test_fetch_errors(
-    cache: JWKSCache, key_server: KeyServer, status: int, body: bytes | None, reason: str
+    cache: JWKSCache,
+    key_server: KeyServer,
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    body: bytes | None,
+    reason: str,
 ) -> None:
     key_server.status, key_server.body = status, body
-    for _ in range(3):  # retried at most once per interval, failing the same way meanwhile
-        with pytest.raises(
-            WebhookVerificationError, match=rf"could not fetch signing keys.*{reason}"
-        ):
-            await verify(token(), cache)
+    with caplog.at_level(logging.WARNING, logger="kiket_sdk"):
+        for _ in range(3):  # no retry before the backoff passed, failing the same way meanwhile
+            with pytest.raises(SigningKeysUnavailableError, match="could not fetch signing keys"):
+                await verify(token(), cache)
     assert key_server.requests == 1
+    assert reason in caplog.text  # the reason goes to the log, not to the caller
+    assert key_server.base_url not in caplog.text
 
 
-async def test_unreachable_key_server(http: httpx.AsyncClient) -> None:
+async def test_unreachable_key_server(
+    http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # bound, never listening: connection refused
         cache = JWKSCache(jwks_url_for(f"http://127.0.0.1:{port}"), http, timeout=2)
-        with pytest.raises(WebhookVerificationError, match=r"could not fetch.*Connect"):
+        with (
+            caplog.at_level(logging.WARNING, logger="kiket_sdk"),
+            pytest.raises(SigningKeysUnavailableError) as caught,
+        ):
             await cache.get_signing_key(JWK["kid"])
+    assert str(caught.value) == "could not fetch signing keys from Kiket; retry later"
+    assert "ConnectError" in caplog.text
+    assert "127.0.0.1" not in caplog.text
 
 
 async def test_only_p256_es256_public_keys_are_used() -> None:
