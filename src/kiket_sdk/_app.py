@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
     from kiket_sdk._client import AsyncKiketClient, KiketClient
+    from kiket_sdk._delivery.edge import WebhookEndpoint
     from kiket_sdk._delivery.pipeline import DeliveryPipeline
     from kiket_sdk._stores.base import DeliveryStore
 
@@ -191,6 +192,7 @@ class KiketSDK(WebhookRegistry):
         self._sync_client: KiketClient | None = None
         self._app: FastAPI | None = None
         self._pipeline: DeliveryPipeline | None = None
+        self._endpoint: WebhookEndpoint | None = None
 
     # -- registration ---------------------------------------------------------------------
 
@@ -413,7 +415,26 @@ class KiketSDK(WebhookRegistry):
         return build_router(self._routes())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Deliveries skip FastAPI's middleware stack (about half the cost of a delivery);
+        # everything else -- lifespan, /health, /docs, 404s and 405s -- goes to the app.
+        if scope["type"] == "http" and scope["method"] == "POST":
+            from kiket_sdk._delivery.edge import webhook_route
+
+            path: str = scope["path"]
+            root: str = scope.get("root_path", "")
+            if webhook_route(path[len(root) :] if root and path.startswith(root) else path):
+                await self._webhook_endpoint()(scope, receive, send)
+                return
         await self.app(scope, receive, send)
+
+    def _webhook_endpoint(self) -> WebhookEndpoint:
+        if self._endpoint is None:
+            from kiket_sdk._delivery.edge import EdgeLimits, WebhookEndpoint
+
+            self._endpoint = WebhookEndpoint(
+                lambda: self.pipeline, EdgeLimits(self.max_body_size, self.body_timeout)
+            )
+        return self._endpoint
 
     def run(self, host: str = "0.0.0.0", port: int | None = None, **uvicorn_options: Any) -> None:  # noqa: S104
         """Serve the extension with uvicorn; ``port`` defaults to ``$PORT``, else 8000."""

@@ -293,6 +293,7 @@ def test_auth_exports_exactly_its_public_api() -> None:
         "JWKSCache",
         "RuntimeTokenClaims",
         "SignatureHeaders",
+        "SigningKeysUnavailableError",
         "WebhookVerificationError",
         "generate_signature",
         "read_runtime_token_claims",

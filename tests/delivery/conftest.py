@@ -9,25 +9,30 @@
 
 ``store`` is parametrised over both stores; each Redis test gets its own key prefix
 (``redis_prefix``) whose keys are deleted afterwards.
+
+``redis_server`` starts redis-servers of a test's own (`RedisServer`: own port and directory,
+optionally with AOF persistence) that the test may ``kill`` (SIGKILL) and ``start`` again on
+the same port and directory; they are stopped after the test. Without ``redis-server`` on PATH
+such tests are skipped (under CI: fail).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
 import redis.asyncio
 
-from kiket_sdk._delivery_store import DeliveryStore, MemoryDeliveryStore
-from kiket_sdk._redis_store import RedisDeliveryStore
+from kiket_sdk._stores import DeliveryStore, MemoryDeliveryStore, RedisDeliveryStore
 
 TEST_REDIS_URL_ENV = "KIKET_TEST_REDIS_URL"
 UNAVAILABLE = (
@@ -73,15 +78,41 @@ def _free_port() -> int:
         return port
 
 
-def _server_options(port: int, workdir: Path) -> list[str]:
+def _server_options(port: int, workdir: Path, *, persistent: bool = False) -> list[str]:
+    persistence = (
+        ("--appendonly", "yes", "--appendfsync", "always")  # every write is on disk first
+        if persistent
+        else ("--appendonly", "no")
+    )
     return [
         *("--port", str(port), "--bind", "127.0.0.1"),
-        *("--save", "", "--appendonly", "no"),  # no persistence
+        *("--save", "", *persistence),  # never an RDB snapshot
         *("--dir", str(workdir), "--daemonize", "no"),
     ]
 
 
+def _start_server(
+    binary: str, port: int, workdir: Path, *, persistent: bool = False
+) -> tuple[subprocess.Popen[bytes] | None, str]:
+    """Start redis-server on ``port``; ``(process, "")`` once it answers, else ``(None, why)``."""
+    log = workdir / f"redis-{port}.log"
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [binary, *_server_options(port, workdir, persistent=persistent)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+        )
+    problem = _ping_until_ready(f"redis://127.0.0.1:{port}/0", proc)
+    if problem is None:
+        return proc, ""
+    _stop(proc)
+    return None, f"{problem}; log: {log.read_text(errors='replace')[-500:]}"
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
     proc.terminate()
     try:
         proc.wait(timeout=5)
@@ -109,25 +140,78 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     problem = "not started"
     for _attempt in range(3):  # another process may take the "free" port before redis binds it
         port = _free_port()
-        log = workdir / f"redis-{port}.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [binary, *_server_options(port, workdir)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=workdir,
-            )
-        url = f"redis://127.0.0.1:{port}/0"
-        problem_or_none = _ping_until_ready(url, proc)
-        if problem_or_none is None:
+        proc, problem = _start_server(binary, port, workdir)
+        if proc is not None:
             try:
-                yield url
+                yield f"redis://127.0.0.1:{port}/0"
             finally:
                 _stop(proc)
             return
-        _stop(proc)
-        problem = f"{problem_or_none}; log: {log.read_text(errors='replace')[-500:]}"
     _unavailable(f"could not start redis-server: {problem}")
+
+
+class RedisServer:
+    """A redis-server of one test's own: a fixed port and directory across restarts."""
+
+    def __init__(self, binary: str, workdir: Path, *, persistent: bool) -> None:
+        self.binary = binary
+        self.workdir = workdir
+        self.persistent = persistent
+        self.port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        """Start the server: on a free port the first time, then on the same port again."""
+        if self.proc is not None and self.proc.poll() is None:
+            raise RuntimeError("redis-server is already running")
+        problem = "not started"
+        for _attempt in range(1 if self.port else 3):
+            port = self.port or _free_port()
+            proc, problem = _start_server(
+                self.binary, port, self.workdir, persistent=self.persistent
+            )
+            if proc is not None:
+                self.port, self.proc = port, proc
+                return
+        raise RuntimeError(f"could not start redis-server: {problem}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no final save (what a crash or an OOM kill does)."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=5)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
+    """``redis_server(persistent=False)``: start a `RedisServer` (stopped after the test)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        _unavailable(UNAVAILABLE)
+        return
+    started: list[RedisServer] = []
+
+    def start(*, persistent: bool = False) -> RedisServer:
+        workdir = tmp_path / f"redis-{len(started)}"
+        workdir.mkdir()
+        server = RedisServer(binary, workdir, persistent=persistent)
+        started.append(server)
+        server.start()
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
 
 
 async def delete_prefix(url: str, prefix: str) -> None:

@@ -11,20 +11,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from kiket_sdk._delivery import messages as msg
-from kiket_sdk._delivery.answer import error_body
+from kiket_sdk._delivery.answer import Answer, failure
 from kiket_sdk._delivery.pipeline import DeliveryPipeline
 from kiket_sdk._delivery.request import Delivery, DuplicateHeaderError
 
-__all__ = ["EdgeLimits", "build_app", "build_router", "build_routes"]
+__all__ = [
+    "EdgeLimits",
+    "WebhookEndpoint",
+    "build_app",
+    "build_router",
+    "build_routes",
+    "webhook_route",
+]
+
+logger = logging.getLogger("kiket_sdk")
 
 _JSON_TYPES = ("application/json", "text/json")
 _MAX_LENGTH_DIGITS = 18  # a Content-Length longer than this is refused before int()
@@ -41,10 +53,6 @@ class EdgeLimits:
         self.body_timeout = body_timeout
 
 
-def _error(status: int, message: str) -> Response:
-    return Response(error_body(message), status_code=status, media_type="application/json")
-
-
 def _json_content_type(value: str | None) -> bool:
     if not value:
         return True  # senders that omit it still send JSON; the parser decides
@@ -52,70 +60,130 @@ def _json_content_type(value: str | None) -> bool:
     return media in _JSON_TYPES or (media.startswith("application/") and media.endswith("+json"))
 
 
-async def _receive_body(request: Request, limit: int) -> bytes | Response:
+async def _receive_body(receive: Receive, limit: int) -> bytes | Answer:
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await request.receive()
+        message = await receive()
         if message["type"] != "http.request":
-            return _error(400, msg.BODY_INCOMPLETE)
+            return failure(400, msg.BODY_INCOMPLETE)
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            return _error(413, msg.BODY_TOO_LARGE.format(limit=limit))
+            return failure(413, msg.BODY_TOO_LARGE.format(limit=limit))
         chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-async def _read_body(request: Request, limits: EdgeLimits) -> bytes | Response:
-    declared = request.headers.get("content-length")
+async def _read_body(
+    headers: Mapping[str, str], receive: Receive, limits: EdgeLimits
+) -> bytes | Answer:
+    declared = headers.get("content-length")
     if declared is not None:
         declared = declared.strip()
         if not (declared.isascii() and declared.isdigit() and len(declared) <= _MAX_LENGTH_DIGITS):
-            return _error(400, msg.BAD_CONTENT_LENGTH)
+            return failure(400, msg.BAD_CONTENT_LENGTH)
         if int(declared) > limits.max_body_size:
-            return _error(413, msg.BODY_TOO_LARGE.format(limit=limits.max_body_size))
+            return failure(413, msg.BODY_TOO_LARGE.format(limit=limits.max_body_size))
     try:
         async with asyncio.timeout(limits.body_timeout):
-            return await _receive_body(request, limits.max_body_size)
+            return await _receive_body(receive, limits.max_body_size)
     except TimeoutError:
-        return _error(408, msg.BODY_TIMEOUT.format(seconds=limits.body_timeout))
+        return failure(408, msg.BODY_TIMEOUT.format(seconds=limits.body_timeout))
 
 
-def _webhook_endpoint(
-    pipeline: Callable[[], DeliveryPipeline], limits: EdgeLimits
-) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        content_type = request.headers.get("content-type")
-        if not _json_content_type(content_type):
-            return _error(
-                415, msg.UNSUPPORTED_MEDIA.format(content_type=msg.echo(content_type or ""))
-            )
-        body = await _read_body(request, limits)
-        if isinstance(body, Response):
-            return body
-        params = request.path_params
-        path_version = params.get("version")
+def webhook_route(path: str) -> tuple[str, str | None] | None:
+    """``(event, path version)`` when ``path`` is a webhook route, else ``None``.
+
+    >>> webhook_route("/v/1/webhooks/issue.created"), webhook_route("/webhooks/e")
+    (('issue.created', '1'), ('e', None))
+    >>> webhook_route("/health") is None
+    True
+    """
+    if path.startswith("/webhooks/"):
+        event = path[10:]
+        return (event, None) if event and "/" not in event else None
+    if path.startswith("/v/"):
+        version, sep, rest = path[3:].partition("/webhooks/")
+        if sep and version and "/" not in version and rest and "/" not in rest:
+            return rest, version
+    return None
+
+
+async def _send(send: Send, answer: Answer) -> None:
+    headers = [(b"content-length", str(len(answer.body)).encode())]
+    headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()]
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})
+
+
+class WebhookEndpoint:
+    """The ASGI endpoint of both webhook routes (plain ASGI: no request object, no middleware
+    on the hot path). Route parameters come from Starlette's ``path_params`` when mounted as a
+    route, else from the path itself (`webhook_route`)."""
+
+    def __init__(self, pipeline: Callable[[], DeliveryPipeline], limits: EdgeLimits) -> None:
+        self._pipeline = pipeline
+        self._limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        params = scope.get("path_params")
+        if params and "event" in params:
+            event, path_version = params["event"], params.get("version")
+        else:
+            route = webhook_route(_route_path(scope))
+            if route is None:  # not reachable through the routes this module builds
+                await _send(send, failure(404, "not found"))
+                return
+            event, path_version = route
+        try:
+            answer = await self._answer(scope, receive, event, path_version)
+        except Exception:  # a bug of ours: still a JSON 500, never a traceback to the caller
+            logger.exception("unexpected error while serving a delivery")
+            answer = failure(500, "internal error while serving the delivery")
+        await _send(send, answer)
+
+    async def _answer(
+        self, scope: Scope, receive: Receive, event: str, path_version: str | None
+    ) -> Answer:
+        raw_headers = scope["headers"]
+        content_type = next((v for k, v in raw_headers if k.lower() == b"content-type"), None)
+        if content_type is not None and not _json_content_type(content_type.decode("latin-1")):
+            shown = msg.echo(content_type.decode("latin-1"))
+            return failure(415, msg.UNSUPPORTED_MEDIA.format(content_type=shown))
         try:
             delivery = Delivery.from_wire(
-                event=params["event"],
-                body=body,
-                raw_headers=request.scope["headers"],
+                event=event,
+                body=b"",
+                raw_headers=raw_headers,
                 path_version=path_version,
                 # the path's version wins: parse the query string only when there is none
-                query_version=(
-                    None
-                    if path_version and path_version.strip()
-                    else request.query_params.get("version")
-                ),
+                query_version=None
+                if path_version and path_version.strip()
+                else _query_version(scope),
             )
         except DuplicateHeaderError as exc:
-            return _error(401, msg.DUPLICATE_HEADER.format(name=exc.name))
-        answer = await pipeline().handle(delivery)
-        return Response(answer.body, status_code=answer.status, headers=answer.headers)
+            return failure(401, msg.DUPLICATE_HEADER.format(name=exc.name))
+        body = await _read_body(delivery.headers, receive, self._limits)
+        if isinstance(body, Answer):
+            return body
+        delivery.body = body
+        return await self._pipeline().handle(delivery)
 
-    return endpoint
+
+def _route_path(scope: Scope) -> str:
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def _query_version(scope: Scope) -> str | None:
+    query = scope.get("query_string", b"")
+    if not query:
+        return None
+    values = parse_qs(query.decode("latin-1"), keep_blank_values=True).get("version")
+    return values[0] if values else None
 
 
 def build_routes(
@@ -124,7 +192,7 @@ def build_routes(
     health: Callable[[], Mapping[str, Any]],
 ) -> list[Route]:
     """The webhook routes and ``/health`` (``health()`` gives its JSON object)."""
-    webhook = _webhook_endpoint(pipeline, limits)
+    webhook = WebhookEndpoint(pipeline, limits)
 
     async def health_endpoint(request: Request) -> JSONResponse:
         return JSONResponse(dict(health()))

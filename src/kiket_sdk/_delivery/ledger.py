@@ -57,12 +57,9 @@ _RETRY_AFTER_UNAVAILABLE = 5.0
 
 
 def _key(*parts: str | bytes) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
-        digest.update(len(data).to_bytes(8, "big"))  # length-prefixed: no two splits collide
-        digest.update(data)
-    return digest.hexdigest()
+    # The repr of a tuple quotes and escapes each part: no two tuples share one (any NUL,
+    # colon or lone surrogate in an id included), and repr runs in C.
+    return hashlib.sha256(repr(parts).encode("utf-8", "backslashreplace")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,17 +200,19 @@ class Ledger:
         response = StoredResponse(
             answer.status, answer.body, answer.headers.get("content-type", "application/json")
         )
-        retrying = tenacity.AsyncRetrying(
-            stop=tenacity.stop_after_delay(self.completion_retry_window),
-            wait=tenacity.wait_exponential(multiplier=0.1, max=2.0),
-            reraise=True,
-        )
         try:
-            async for attempt in retrying:
-                with attempt:
-                    recorded = await store.complete(
-                        ticket.key, ticket.token, response, ttl=self.result_ttl
-                    )
+            try:  # the first attempt without the retry machinery: it is the hot path
+                recorded = await store.complete(
+                    ticket.key, ticket.token, response, ttl=self.result_ttl
+                )
+            except Exception as first:
+                logger.warning(
+                    "delivery %s: recording its answer failed (%s); retrying for up to %g s",
+                    ticket.label,
+                    type(first).__name__,
+                    self.completion_retry_window,
+                )
+                recorded = await self._complete_with_retries(ticket, response)
         except Exception as exc:
             logger.error(
                 "delivery %s: its answer (HTTP %d) could not be recorded (%s); a redelivery "
@@ -228,3 +227,17 @@ class Ledger:
                 "delivery %s: another delivery took its claim before its answer was recorded",
                 ticket.label,
             )
+
+    async def _complete_with_retries(self, ticket: Ticket, response: StoredResponse) -> bool:
+        retrying = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_delay(self.completion_retry_window),
+            wait=tenacity.wait_exponential(multiplier=0.1, max=2.0),
+            reraise=True,
+        )
+        recorded = False
+        async for attempt in retrying:
+            with attempt:
+                recorded = await self._store().complete(
+                    ticket.key, ticket.token, response, ttl=self.result_ttl
+                )
+        return recorded

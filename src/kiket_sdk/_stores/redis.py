@@ -1,23 +1,41 @@
-"""`RedisDeliveryStore`: the delivery store shared by every replica, in Redis.
+"""`RedisDeliveryStore`: the `DeliveryStore` shared by every replica, in Redis.
 
 Needs the optional extra: ``pip install 'kiket-sdk[redis]'`` (``redis`` is imported only when a
-store is created). Works with Redis >= 6.2 and compatible servers (Valkey); scripts are plain
-Lua with single-key access, so a cluster works too.
+store is created from a URL). Works with Redis >= 6.2 and compatible servers (Valkey).
 
 Layout, under ``prefix`` (default ``kiket:delivery:``; give each extension its own prefix when
 several share one database):
 
 ```
-<prefix>event:<key>    {"state":"claimed","token":"<hex>"}            PX = claim ttl
+<prefix>run:<key>      {"state":"claimed","token":"<hex>"}            PX = lease
                        {"state":"done","response":"<base64 frame>"}    PX = result ttl
-<prefix>sig:<digest>   "1"                                             PX = replay ttl
+<prefix>proof:<key>    <fingerprint>                                   PX = binding ttl
 ```
 
-* ``claim``: one script runs ``SET <record> NX PX ttl`` and, when the key exists, ``GET`` -- an
-  atomic "claim or report" in one round trip.
-* ``complete`` / ``release``: a script compares the stored value with the caller's exact claim
-  record (its token) and only then ``SET``s the done record / ``DEL``s the key.
-* ``remember_signature``: ``SET <prefix>sig:<digest> 1 NX PX ttl``.
+``<key>`` is the caller's key as UTF-8 (lone surrogates kept as such, so every ``str`` is a key
+of its own); Redis keys are binary-safe, so any length and any character (NUL, ``:``) works.
+Each operation is one Lua script, sent with ``EVALSHA`` (one round trip; the script is loaded
+on the first ``NOSCRIPT``):
+
+* ``claim``: with a binding, ``GET`` the proof key: another fingerprint -> *proof reused*
+  (nothing claimed); none -> ``SET <fingerprint> NX PX <binding ttl>`` (a binding with the same
+  fingerprint is kept as it is). Then ``GET`` the run key: a record -> *in progress* / *done*;
+  none -> ``SET <claim record> NX PX <lease>`` -> *claimed*.
+* ``renew``: ``PEXPIRE`` the run key only if it holds the caller's exact claim record.
+* ``complete``: ``SET <done record> PX <ttl>`` if the run key holds the caller's claim record
+  *or is gone* (the server restarted without persistence, or evicted it); nothing is
+  overwritten when another delivery holds the claim or the key is already done.
+* ``release``: ``DEL`` the run key only if it holds the caller's claim record.
+
+``claim`` touches two keys: on a Redis Cluster put a hash tag in the prefix (``{my-ext}:``) so
+that both live in one slot.
+
+A store made from a URL uses a blocking pool, socket timeouts and redis-py's retries (see
+`RedisDeliveryStore`), so a dropped connection or a restart of a second or so is absorbed, and
+an unreachable server raises within seconds: the ledger then answers 503 and runs nothing.
+Nothing here swallows an error. A retry re-runs a script whose answer was lost; that is safe
+(a lost ``claim`` answer reads as *in progress* until the lease runs out; a lost ``complete``
+answer as ``False``): no handler ever runs twice for it.
 """
 
 from __future__ import annotations
@@ -25,20 +43,21 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import logging
 import math
 from typing import TYPE_CHECKING, Any
 
-from kiket_sdk._delivery_store import (
-    DEFAULT_CLAIM_TTL,
+from kiket_sdk._exceptions import ConfigurationError
+from kiket_sdk._stores.base import (
+    DEFAULT_LEASE,
     Claim,
     ClaimState,
+    DeliveryStoreError,
+    ProofBinding,
     StoredResponse,
     check_ttl,
     new_token,
     wait_by_polling,
 )
-from kiket_sdk._exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -47,27 +66,59 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_PREFIX", "RedisDeliveryStore"]
 
 DEFAULT_PREFIX = "kiket:delivery:"
-_POOL_SIZE = 50
-_POOL_TIMEOUT_SECONDS = 20.0
+POOL_SIZE = 50
+"""Connections in the pool of a store made from a URL (``?max_connections=N`` overrides)."""
+POOL_TIMEOUT = 20.0
+"""Seconds a call waits for a free pooled connection before it fails."""
+SOCKET_CONNECT_TIMEOUT = 2.0
+"""Seconds to connect (``?socket_connect_timeout=`` in the URL overrides)."""
+SOCKET_TIMEOUT = 2.0
+"""Seconds to wait for an answer (``?socket_timeout=`` in the URL overrides)."""
+RETRIES = 3
+"""Retries after a connection error or timeout, with exponential backoff (0.2 s, 0.4 s, 0.8 s)."""
+_BACKOFF_BASE = 0.1
+_BACKOFF_CAP = 1.0
 
-logger = logging.getLogger("kiket_sdk._delivery_store")
+_CLAIMED = 1
+_PROOF_REUSED = 2
 
-# KEYS[1] = event key; ARGV = claim record, ttl in ms. Returns 1 (claimed) or the existing record.
+# KEYS = run key [, proof key]; ARGV = claim record, lease ms [, fingerprint, binding ttl ms].
+# Returns 1 (claimed), 2 (proof reused) or the run key's record.
 _CLAIM_LUA = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return 1
+if #KEYS == 2 then
+  local bound = redis.call('GET', KEYS[2])
+  if bound then
+    if bound ~= ARGV[3] then
+      return 2
+    end
+  else
+    redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[4])
+  end
 end
-return redis.call('GET', KEYS[1])
+local found = redis.call('GET', KEYS[1])
+if found then
+  return found
+end
+redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+return 1
 """
-# KEYS[1] = event key; ARGV = owner's claim record, done record, ttl in ms. Returns 1 if stored.
-_COMPLETE_LUA = """
+# KEYS[1] = run key; ARGV = owner's claim record, lease ms. Returns 1 if extended.
+_RENEW_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+# KEYS[1] = run key; ARGV = owner's claim record, done record, ttl ms. Returns 1 if stored.
+_COMPLETE_LUA = """
+local found = redis.call('GET', KEYS[1])
+if found == false or found == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   return 1
 end
 return 0
 """
-# KEYS[1] = event key; ARGV[1] = owner's claim record. Returns 1 if the claim was dropped.
+# KEYS[1] = run key; ARGV[1] = owner's claim record. Returns 1 if the claim was dropped.
 _RELEASE_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -79,21 +130,38 @@ return 0
 def _redis_client_from_url(url: str) -> Redis:
     try:
         from redis.asyncio import BlockingConnectionPool, Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import ExponentialBackoff
+        from redis.exceptions import ConnectionError, TimeoutError
     except ImportError:
         raise ConfigurationError(
             "RedisDeliveryStore needs the redis package: pip install 'kiket-sdk[redis]' "
             "(or unset KIKET_REDIS_URL to keep deliveries in memory)"
         ) from None
     # A burst of deliveries waits for a free connection instead of failing ("Too many
-    # connections" from the default pool); `?max_connections=N` in the URL overrides the size.
+    # connections" from the default pool). Options in the URL's query override these.
     pool = BlockingConnectionPool.from_url(
-        url, max_connections=_POOL_SIZE, timeout=_POOL_TIMEOUT_SECONDS
+        url,
+        max_connections=POOL_SIZE,
+        timeout=POOL_TIMEOUT,
+        socket_connect_timeout=SOCKET_CONNECT_TIMEOUT,
+        socket_timeout=SOCKET_TIMEOUT,
+        retry=Retry(
+            ExponentialBackoff(cap=_BACKOFF_CAP, base=_BACKOFF_BASE),
+            RETRIES,
+            supported_errors=(ConnectionError, TimeoutError),
+        ),
     )
     return Redis.from_pool(pool)
 
 
 def _milliseconds(ttl: float) -> int:
     return max(1, math.ceil(check_ttl(ttl) * 1000))
+
+
+def _utf8(text: str) -> bytes:
+    # "surrogatepass": every str (also one with lone surrogates) is a distinct byte string.
+    return text.encode("utf-8", "surrogatepass")
 
 
 def _claim_record(token: str) -> bytes:
@@ -109,26 +177,33 @@ class RedisDeliveryStore:
     """A `DeliveryStore` in Redis, shared by all replicas of an extension.
 
     ``url_or_client`` is a ``redis://`` / ``rediss://`` / ``unix://`` URL (the store creates
-    and owns the client; `aclose` closes it) or a ``redis.asyncio.Redis`` client (left open by
-    `aclose`; ``decode_responses`` may be either). Nothing connects until the first call.
+    and owns the client; `aclose` closes it) or a ``redis.asyncio.Redis`` client (used as
+    configured, give it timeouts; left open by `aclose`; ``decode_responses`` may be either).
+    Nothing connects until the first call.
 
-    A URL gets a blocking pool of 50 connections (``?max_connections=N`` in the URL changes
-    it): calls beyond that wait up to 20 s for a free connection rather than fail.
+    A URL gets a blocking pool of 50 connections (calls beyond that wait up to 20 s for one),
+    2 s connect and read timeouts, and 3 retries with exponential backoff on connection errors
+    and timeouts; the URL's query (``?max_connections=N&socket_timeout=5``) overrides them.
 
     >>> store = RedisDeliveryStore.from_url("redis://127.0.0.1:6379/0", prefix="my-ext:")
-    >>> store.prefix
-    'my-ext:'
+    >>> store
+    RedisDeliveryStore(prefix='my-ext:')
+    >>> store.run_key("evt_1"), store.proof_key("c0ffee")
+    (b'my-ext:run:evt_1', b'my-ext:proof:c0ffee')
     """
 
     def __init__(self, url_or_client: str | Redis, *, prefix: str = DEFAULT_PREFIX) -> None:
+        self.prefix = prefix
+        self._run_prefix = _utf8(f"{prefix}run:")
+        self._proof_prefix = _utf8(f"{prefix}proof:")
         if isinstance(url_or_client, str):
             self._client = _redis_client_from_url(url_or_client)
             self._owns_client = True
         else:
             self._client = url_or_client
             self._owns_client = False
-        self.prefix = prefix
         self._claim_script: AsyncScript = self._client.register_script(_CLAIM_LUA)
+        self._renew_script: AsyncScript = self._client.register_script(_RENEW_LUA)
         self._complete_script: AsyncScript = self._client.register_script(_COMPLETE_LUA)
         self._release_script: AsyncScript = self._client.register_script(_RELEASE_LUA)
 
@@ -138,47 +213,59 @@ class RedisDeliveryStore:
         return cls(url, prefix=prefix)
 
     def __repr__(self) -> str:
+        # Never the URL: it may hold a password.
         return f"RedisDeliveryStore(prefix={self.prefix!r})"
 
-    def event_key(self, key: str) -> str:
-        """The Redis key that holds event ``key``'s record."""
-        return f"{self.prefix}event:{key}"
+    def run_key(self, key: str) -> bytes:
+        """The Redis key that holds ``key``'s run record (claimed or done)."""
+        return self._run_prefix + _utf8(key)
 
-    async def claim(self, key: str, *, ttl: float) -> Claim:
-        """See `DeliveryStore.claim`."""
+    def proof_key(self, key: str) -> bytes:
+        """The Redis key that holds the fingerprint bound to the proof ``key``."""
+        return self._proof_prefix + _utf8(key)
+
+    async def claim(self, key: str, *, lease: float, binding: ProofBinding | None = None) -> Claim:
+        """See `DeliveryStore.claim`: one script, one round trip."""
         token = new_token()
-        found = await self._claim_script(
-            keys=[self.event_key(key)], args=[_claim_record(token), _milliseconds(ttl)]
-        )
-        if found == 1:
+        keys = [self.run_key(key)]
+        args: list[bytes | int] = [_claim_record(token), _milliseconds(lease)]
+        if binding is not None:
+            keys.append(self.proof_key(binding.key))
+            args += [_utf8(binding.fingerprint), _milliseconds(binding.ttl)]
+        try:
+            found = await self._claim_script(keys=keys, args=args)
+        except UnicodeDecodeError:  # a client with decode_responses got a non-UTF-8 record
+            raise self._unreadable(key) from None
+        if found == _CLAIMED:
             return Claim(ClaimState.CLAIMED, token=token)
+        if found == _PROOF_REUSED:
+            return Claim(ClaimState.PROOF_REUSED)
         return self._parse(key, found)
 
-    async def complete(self, key: str, token: str, response: StoredResponse, *, ttl: float) -> None:
+    async def renew(self, key: str, token: str, *, lease: float) -> bool:
+        """See `DeliveryStore.renew`."""
+        renewed = await self._renew_script(
+            keys=[self.run_key(key)], args=[_claim_record(token), _milliseconds(lease)]
+        )
+        return bool(renewed == 1)
+
+    async def complete(self, key: str, token: str, response: StoredResponse, *, ttl: float) -> bool:
         """See `DeliveryStore.complete`."""
         stored = await self._complete_script(
-            keys=[self.event_key(key)],
+            keys=[self.run_key(key)],
             args=[_claim_record(token), _done_record(response), _milliseconds(ttl)],
         )
-        if stored != 1:
-            logger.warning("delivery %r: claim lost before completion; not stored", key)
+        return bool(stored == 1)
 
     async def release(self, key: str, token: str) -> None:
         """See `DeliveryStore.release`."""
-        await self._release_script(keys=[self.event_key(key)], args=[_claim_record(token)])
+        await self._release_script(keys=[self.run_key(key)], args=[_claim_record(token)])
 
     async def wait(
-        self, key: str, *, timeout: float, poll: float = 0.05, ttl: float = DEFAULT_CLAIM_TTL
+        self, key: str, *, timeout: float, poll: float = 0.05, lease: float = DEFAULT_LEASE
     ) -> Claim:
-        """See `kiket_sdk._delivery_store.wait_by_polling`."""
-        return await wait_by_polling(self, key, timeout=timeout, poll=poll, ttl=ttl)
-
-    async def remember_signature(self, digest: str, *, ttl: float) -> bool:
-        """See `DeliveryStore.remember_signature`."""
-        first = await self._client.set(
-            f"{self.prefix}sig:{digest}", b"1", nx=True, px=_milliseconds(ttl)
-        )
-        return bool(first)
+        """See `wait_by_polling`."""
+        return await wait_by_polling(self, key, timeout=timeout, poll=poll, lease=lease)
 
     async def aclose(self) -> None:
         """Close the client if this store created it."""
@@ -197,7 +284,11 @@ class RedisDeliveryStore:
                 return Claim(ClaimState.DONE, response=StoredResponse.from_bytes(frame))
         except (TypeError, ValueError, KeyError, binascii.Error):
             pass
-        raise ValueError(
-            f"unreadable delivery record at Redis key {self.event_key(key)!r}: is another "
-            f"program writing under prefix {self.prefix!r}?"
+        raise self._unreadable(key)
+
+    def _unreadable(self, key: str) -> DeliveryStoreError:
+        shown = key if len(key) <= 64 else f"{key[:64]}..."
+        return DeliveryStoreError(
+            f"unreadable delivery record for key {shown!r} under prefix {self.prefix!r}: is "
+            "another program writing there?"
         )
