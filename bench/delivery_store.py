@@ -1,7 +1,7 @@
 """Claim + complete throughput of the delivery stores, against a no-op baseline.
 
-One operation = ``claim`` of a fresh key + ``complete`` with a small response: what the runtime
-adds to every delivery that carries an id.
+One operation = ``claim`` of a fresh key with a fresh proof binding + ``complete`` with a small
+response: what the ledger adds to every proven delivery.
 
     .venv/bin/python bench/delivery_store.py
     .venv/bin/python bench/delivery_store.py --redis-url redis://127.0.0.1:6379/0 -n 20000 -c 32
@@ -19,28 +19,30 @@ import os
 import time
 import uuid
 
-from kiket_sdk._delivery_store import (
+from kiket_sdk.stores import (
     Claim,
     ClaimState,
     DeliveryStore,
     MemoryDeliveryStore,
+    ProofBinding,
+    RedisDeliveryStore,
     StoredResponse,
 )
-from kiket_sdk._redis_store import RedisDeliveryStore
 
 RESPONSE = StoredResponse(200, b'{"ok":true,"message":"handled"}')
-CLAIM_TTL = 60.0
+LEASE = 30.0
+PROOF_TTL = 601.0
 RESULT_TTL = 24 * 3600.0
 
 
 class NoopStore:
     """The baseline: the same awaits, no work."""
 
-    async def claim(self, key: str, *, ttl: float) -> Claim:
+    async def claim(self, key: str, *, lease: float, binding: ProofBinding | None = None) -> Claim:
         return Claim(ClaimState.CLAIMED, token="t")
 
-    async def complete(self, key: str, token: str, response: StoredResponse, *, ttl: float) -> None:
-        return None
+    async def complete(self, key: str, token: str, response: StoredResponse, *, ttl: float) -> bool:
+        return True
 
 
 async def run(store: DeliveryStore | NoopStore, operations: int, concurrency: int) -> float:
@@ -50,7 +52,8 @@ async def run(store: DeliveryStore | NoopStore, operations: int, concurrency: in
     async def worker(worker_id: int) -> None:
         for number in range(worker_id, operations, concurrency):
             key = f"{run_id}:{number}"
-            claim = await store.claim(key, ttl=CLAIM_TTL)
+            binding = ProofBinding(f"proof:{key}", "route-and-body", PROOF_TTL)
+            claim = await store.claim(key, lease=LEASE, binding=binding)
             assert claim.state is ClaimState.CLAIMED
             assert claim.token is not None
             await store.complete(key, claim.token, RESPONSE, ttl=RESULT_TTL)

@@ -15,7 +15,8 @@ several share one database):
 ``<key>`` is the caller's key as UTF-8 (lone surrogates kept as such, so every ``str`` is a key
 of its own); Redis keys are binary-safe, so any length and any character (NUL, ``:``) works.
 Each operation is one Lua script, sent with ``EVALSHA`` (one round trip; the script is loaded
-on the first ``NOSCRIPT``):
+on the first ``NOSCRIPT``); the ``claim``s and ``complete``s of concurrent deliveries share
+round trips (`redis_pipelining.AutoPipeline`):
 
 * ``claim``: with a binding, ``GET`` the proof key: another fingerprint -> *proof reused*
   (nothing claimed); none -> ``SET <fingerprint> NX PX <binding ttl>`` (a binding with the same
@@ -58,6 +59,7 @@ from kiket_sdk._stores.base import (
     new_token,
     wait_by_polling,
 )
+from kiket_sdk._stores.redis_pipelining import AutoPipeline
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -206,6 +208,7 @@ class RedisDeliveryStore:
         self._renew_script: AsyncScript = self._client.register_script(_RENEW_LUA)
         self._complete_script: AsyncScript = self._client.register_script(_COMPLETE_LUA)
         self._release_script: AsyncScript = self._client.register_script(_RELEASE_LUA)
+        self._pipeline = AutoPipeline(self._client)
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = DEFAULT_PREFIX) -> RedisDeliveryStore:
@@ -233,7 +236,7 @@ class RedisDeliveryStore:
             keys.append(self.proof_key(binding.key))
             args += [_utf8(binding.fingerprint), _milliseconds(binding.ttl)]
         try:
-            found = await self._claim_script(keys=keys, args=args)
+            found = await self._pipeline.call(self._claim_script, keys, args)
         except UnicodeDecodeError:  # a client with decode_responses got a non-UTF-8 record
             raise self._unreadable(key) from None
         if found == _CLAIMED:
@@ -251,9 +254,10 @@ class RedisDeliveryStore:
 
     async def complete(self, key: str, token: str, response: StoredResponse, *, ttl: float) -> bool:
         """See `DeliveryStore.complete`."""
-        stored = await self._complete_script(
-            keys=[self.run_key(key)],
-            args=[_claim_record(token), _done_record(response), _milliseconds(ttl)],
+        stored = await self._pipeline.call(
+            self._complete_script,
+            [self.run_key(key)],
+            [_claim_record(token), _done_record(response), _milliseconds(ttl)],
         )
         return bool(stored == 1)
 
