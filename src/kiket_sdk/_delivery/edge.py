@@ -167,6 +167,9 @@ class WebhookEndpoint:
             return failure(401, msg.DUPLICATE_HEADER.format(name=exc.name))
         body = await _read_body(delivery.headers, receive, self._limits)
         if isinstance(body, Answer):
+            # The rest of the body may still come (or never): the connection cannot carry
+            # another request, so it is closed rather than held open for the sender.
+            body.headers["connection"] = "close"
             return body
         delivery.body = body
         return await self._pipeline().handle(delivery)
