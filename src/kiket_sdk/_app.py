@@ -102,6 +102,24 @@ class KiketSDK(WebhookRegistry):
     Configuration falls back to the manifest (``extension.yaml``, ...) and the environment:
     ``KIKET_WEBHOOK_SECRET``, ``KIKET_WORKSPACE_TOKEN``, ``KIKET_BASE_URL``,
     ``KIKET_SDK_TELEMETRY_URL``, ``KIKET_SDK_TELEMETRY_OPTOUT``, ``KIKET_SECRET_*``, ``PORT``.
+
+    Delivery options (the model behind them: ``kiket_sdk._delivery``, the README's "Delivery
+    promises"; times in seconds, sizes in bytes):
+
+    - ``max_body_size`` (1 MiB; over it 413) and ``body_timeout`` (10; the whole body must
+      arrive within it, else 408 and the connection is closed);
+    - ``handler_timeout`` (off): past it 503 + ``Retry-After``; an ``async`` handler is
+      cancelled, a plain ``def`` handler's claim is held until its thread ends and its answer
+      is recorded for the retry;
+    - ``delivery_store`` (``KIKET_REDIS_URL`` -> `RedisDeliveryStore`, else in memory),
+      ``deduplicate`` (True: an event id handled once is answered from the ledger; False
+      keeps only the proof binding), ``duplicate_wait`` (10; then 409 + ``Retry-After``),
+      ``claim_lease`` (30; renewed every third while the handler runs);
+    - ``allowed_api_hosts`` (the configured base URL's host): hosts, with their subdomains,
+      that an HMAC-proven ``api.base_url`` may send credentials to (contract section 1).
+
+    Raises `ConfigurationError` for a non-positive ``max_body_size``, ``body_timeout`` or
+    ``claim_lease``, or a negative ``duplicate_wait``.
     """
 
     allow = staticmethod(allow)
@@ -161,6 +179,8 @@ class KiketSDK(WebhookRegistry):
         if not (claim_lease > 0 and math.isfinite(claim_lease)):
             raise ConfigurationError("claim_lease must be a positive number of seconds")
         self.claim_lease = claim_lease
+        if not (duplicate_wait >= 0 and math.isfinite(duplicate_wait)):
+            raise ConfigurationError("duplicate_wait must be a number of seconds >= 0")
         self.allowed_api_hosts = tuple(allowed_api_hosts or ())
         self.debug = debug
         self.title = title or (
