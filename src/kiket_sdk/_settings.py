@@ -46,6 +46,7 @@ class ManifestSettings(Protocol):
     @property
     def delivery_secret_ref(self) -> str | None: ...
 
+
 __all__ = [
     "SECRET_ENV_PREFIX",
     "WEBHOOK_SECRET_ENV",

@@ -36,9 +36,7 @@ IN_PROGRESS = "this event is being processed by another delivery; retry later"
 PROOF_REUSED_SIGNATURE = (
     "this signature already vouched for another delivery (a different route or body)"
 )
-PROOF_REUSED_TOKEN = (
-    "this runtime token already vouched for another delivery (a different body)"
-)
+PROOF_REUSED_TOKEN = "this runtime token already vouched for another delivery (a different body)"
 SIGNATURE_WITHOUT_SECRET = (
     "the delivery is signed (X-Kiket-Signature) but no webhook secret is configured: set "
     "KIKET_WEBHOOK_SECRET or pass webhook_secret="
