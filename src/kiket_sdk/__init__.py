@@ -15,6 +15,20 @@ through a generated, retrying API client::
 
     # uvicorn main:sdk   (or sdk.run())
 
+What a delivery is (the model every part of the inbound path follows; the details, and the
+modules in the order a delivery meets them, are in ``kiket_sdk._delivery``):
+
+- a **delivery** is its signed bytes on its route: the same bytes on the same route are the
+  same delivery whenever they arrive (its stored answer, a bounded wait for the running one, or
+  a new run after a 5xx or a timeout); the same bytes on another route are refused (401);
+- an **event** is (extension, event, version, id): it runs its handler once; a redelivery gets
+  the stored answer (``X-Kiket-Duplicate: true``);
+- a **claim** is a lease held while its handler can still run; the **ledger** that keeps
+  claims and answers fails closed (503 + ``Retry-After``, no handler run);
+- each **proof** is trusted for what it covers: HMAC the body bytes, a runtime token its claims
+  (one body); credentials go only to the configured base URL or an HMAC-proven, allowed
+  ``api.base_url``.
+
 Names are imported on first use, so ``import kiket_sdk`` stays cheap.
 """
 
