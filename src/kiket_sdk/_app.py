@@ -192,6 +192,7 @@ class KiketSDK(WebhookRegistry):
             jwks=self._jwks,
             verify_runtime_token=verify_runtime_token,
             enabled=verify,
+            extension_id=self.extension_id,
         )
         if not verify:
             logger.warning(msg.VERIFY_DISABLED)

@@ -77,7 +77,10 @@ def _number(value: Any) -> int | None:
 
 
 def _malformed(exc: BaseException) -> WebhookVerificationError:
-    return WebhookVerificationError(f"malformed runtime token: {str(exc)[:_MAX_ERROR_TEXT]}")
+    # The library's own text stays in the debug log: it can echo parts of the token, and the
+    # caller is not authenticated yet.
+    logger.debug("runtime token unreadable: %s", str(exc)[:_MAX_ERROR_TEXT])
+    return WebhookVerificationError("malformed runtime token (not a readable JWT)")
 
 
 @dataclass(frozen=True, slots=True)

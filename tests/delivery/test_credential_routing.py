@@ -131,7 +131,9 @@ def test_an_allowed_host_gets_the_call_with_the_workspace_token(
     home_url, home, other_port, other = apis
     outcomes: list[str] = []
     sdk = make_sdk(
-        base_url=home_url, workspace_token=WORKSPACE_TOKEN, allowed_api_hosts=["localhost"]
+        base_url=home_url,
+        workspace_token=WORKSPACE_TOKEN,
+        allowed_api_hosts=[f"localhost:{other_port}"],
     )
     register_caller(sdk, kind, outcomes)
     deliver_naming(sdk, f"http://localhost:{other_port}")
@@ -141,18 +143,46 @@ def test_an_allowed_host_gets_the_call_with_the_workspace_token(
 
 
 @pytest.mark.parametrize("kind", HANDLER_KINDS)
-def test_the_configured_host_is_allowed_by_default(
+def test_the_configured_host_on_another_port_is_refused(
     apis: tuple[str, FakeAPI, int, FakeAPI], kind: str
 ) -> None:
-    """The stand-in for "a subdomain of the configured host": the host itself, another port."""
+    """Was "allowed" (the port was not checked): another port is another service."""
     home_url, home, other_port, other = apis
     outcomes: list[str] = []
     sdk = make_sdk(base_url=home_url, workspace_token=WORKSPACE_TOKEN)
     register_caller(sdk, kind, outcomes)
     deliver_naming(sdk, f"http://127.0.0.1:{other_port}/")
     assert outcomes == ["ok"]
-    assert_went_to(other)
-    assert api_calls(home) == []
+    assert other.calls == []
+    assert_went_to(home)
+
+
+@pytest.mark.parametrize("kind", HANDLER_KINDS)
+def test_an_allowed_host_without_a_port_allows_only_the_default_port(
+    apis: tuple[str, FakeAPI, int, FakeAPI], kind: str
+) -> None:
+    home_url, home, other_port, other = apis
+    outcomes: list[str] = []
+    sdk = make_sdk(
+        base_url=home_url, workspace_token=WORKSPACE_TOKEN, allowed_api_hosts=["localhost"]
+    )
+    register_caller(sdk, kind, outcomes)
+    deliver_naming(sdk, f"http://localhost:{other_port}")
+    assert other.calls == []
+    assert_went_to(home)
+
+
+@pytest.mark.parametrize("kind", HANDLER_KINDS)
+def test_the_configured_origin_itself_is_allowed_in_any_spelling(
+    apis: tuple[str, FakeAPI, int, FakeAPI], kind: str
+) -> None:
+    home_url, home, _, _ = apis
+    outcomes: list[str] = []
+    sdk = make_sdk(base_url=home_url, workspace_token=WORKSPACE_TOKEN)
+    register_caller(sdk, kind, outcomes)
+    deliver_naming(sdk, home_url.replace("http://", "HTTP://") + "/")
+    assert outcomes == ["ok"]
+    assert_went_to(home)
 
 
 @pytest.mark.parametrize("kind", HANDLER_KINDS)
@@ -177,7 +207,9 @@ def test_user_info_other_schemes_and_lookalikes_are_refused(
     home_url, home, other_port, other = apis
     outcomes: list[str] = []
     sdk = make_sdk(
-        base_url=home_url, workspace_token=WORKSPACE_TOKEN, allowed_api_hosts=["localhost"]
+        base_url=home_url,
+        workspace_token=WORKSPACE_TOKEN,
+        allowed_api_hosts=[f"localhost:{other_port}"],
     )
     register_caller(sdk, kind, outcomes)
     deliver_naming(sdk, named.format(port=other_port))
@@ -197,7 +229,7 @@ def test_an_https_base_is_never_downgraded_to_http(
     sdk = make_sdk(
         base_url=home_url.replace("http://", "https://"),
         workspace_token=WORKSPACE_TOKEN,
-        allowed_api_hosts=["localhost"],
+        allowed_api_hosts=[f"localhost:{other_port}"],
     )
     register_caller(sdk, kind, outcomes)
     deliver_naming(sdk, f"http://localhost:{other_port}")
@@ -218,7 +250,7 @@ def test_verify_false_never_uses_the_body_base_url(
         verify=False,
         base_url=home_url,
         workspace_token=WORKSPACE_TOKEN,
-        allowed_api_hosts=["localhost"],
+        allowed_api_hosts=[f"localhost:{other_port}"],
     )
     register_caller(sdk, kind, outcomes)
     deliver_naming(sdk, f"http://localhost:{other_port}", signed=False)
@@ -238,7 +270,7 @@ def test_verify_false_with_a_secret_configured_never_uses_the_body_base_url(
         verify=False,
         base_url=home_url,
         workspace_token=WORKSPACE_TOKEN,
-        allowed_api_hosts=["localhost"],
+        allowed_api_hosts=[f"localhost:{other_port}"],
     )
     register_caller(sdk, kind, outcomes)
     deliver_naming(sdk, f"http://localhost:{other_port}", signed=True)
@@ -262,7 +294,7 @@ def test_token_mode_never_uses_the_body_base_url_even_on_an_allowed_host(
         webhook_secret=None,
         base_url=home_url,
         workspace_token=WORKSPACE_TOKEN,
-        allowed_api_hosts=["localhost"],
+        allowed_api_hosts=[f"localhost:{other_port}"],
     )
     register_caller(sdk, kind, outcomes)
     body = issue_body(

@@ -62,8 +62,17 @@ def post(
     headers: dict[str, str] | None = None,
     timestamp: int | None = None,
 ) -> httpx.Response:
-    """Sign (unless ``secret`` is None) and POST a delivery; ``body`` overrides ``payload``."""
-    raw = body if body is not None else encode(issue_payload() if payload is None else payload)
+    """Sign (unless ``secret`` is None) and POST a delivery; ``body`` overrides ``payload``.
+
+    A payload that names its event (``"event"``) is sent naming the route's event, as Kiket's
+    deliveries do (a signed body naming another event is refused).
+    """
+    if body is None:
+        payload = issue_payload() if payload is None else payload
+        if isinstance(payload, dict) and "event" in payload:
+            named = path.split("?", 1)[0].rsplit("/", 1)[-1] if path else event
+            payload = {**payload, "event": named}
+    raw = body if body is not None else encode(payload)
     sent = (
         signed_headers(raw, secret=secret, timestamp=timestamp)
         if secret

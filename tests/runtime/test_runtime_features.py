@@ -255,7 +255,7 @@ def test_byte_identical_retry_gets_the_stored_answer() -> None:
 
 def test_failed_handler_runs_again_on_redelivery() -> None:
     calls: list[str] = []
-    payload = issue_payload()
+    payload = issue_payload(event="custom.flaky")
     body = encode(payload)
     now = int(time.time())
     with TestClient(_counting_sdk(calls)) as c:

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from kiket_sdk._delivery.json_codec import dump
+from kiket_sdk._delivery.json_codec import check_plain, dump
 from kiket_sdk._generated.models import Allow, Deny, Pending
 
 __all__ = ["Answer", "DeferredCall", "error_body", "failure", "render_result"]
@@ -63,6 +63,8 @@ def render_result(result: object) -> bytes:
     if result is None:
         return _OK
     if isinstance(result, _ANSWERS):
+        metadata = result.metadata
+        check_plain(metadata.model_extra if isinstance(metadata, BaseModel) else metadata)
         return result.model_dump_json(by_alias=True, exclude_none=True).encode()
     if isinstance(result, BaseModel):
         return result.model_dump_json(by_alias=True).encode()

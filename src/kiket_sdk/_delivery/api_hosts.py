@@ -1,54 +1,93 @@
 """Where credentials may go: the configured base URL, or an HMAC-proven ``api.base_url`` on an
-allowed host (contract section 1, "What each proof vouches for").
+allowed origin (contract section 1, "What each proof vouches for").
 
 The workspace token and the runtime token are sent with every call a handler makes, so the API
 base a delivery names is used only when (1) HMAC proved the body that names it -- a runtime token
-does not cover the body -- and (2) its host is one the developer allowed: by default the
-configured base URL's host and its subdomains, with the same scheme (an ``https`` base never
-downgrades to ``http``), no user info.
+does not cover the body -- and (2) its origin is one the developer allowed:
+
+* the scheme is ``http`` or ``https``, and an ``https`` base is never downgraded to ``http``;
+* no user info (``user@host``);
+* the host is the configured base URL's host or one of ``allowed_api_hosts``, or a subdomain of
+  one (``eu.kiket.dev`` for ``kiket.dev``; never ``kiket.dev.evil.example``);
+* the port is the one allowed with that host: the configured base URL's port for its host, the
+  port written in an ``allowed_api_hosts`` entry (``"localhost:8443"``), else the scheme's
+  default port (443 for https, 80 for http).
 
 >>> policy = ApiHostPolicy("https://kiket.dev")
->>> policy.allows("https://eu.kiket.dev/api"), policy.allows("https://kiket.dev.evil.example")
-(True, False)
->>> policy.allows("http://kiket.dev"), ApiHostPolicy("https://kiket.dev", ["example.org"]).allows(
-...     "https://api.example.org")
-(False, True)
+>>> policy.trusted_url("https://eu.kiket.dev/api"), policy.trusted_url("https://kiket.dev.evil.example")
+('https://eu.kiket.dev/api', None)
+>>> policy.trusted_url("http://kiket.dev"), policy.trusted_url("https://kiket.dev:8443")
+(None, None)
+>>> ApiHostPolicy("https://kiket.dev", ["example.org"]).trusted_url("HTTPS://API.Example.org/")
+'https://api.example.org/'
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 __all__ = ["ApiHostPolicy"]
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(parts: SplitResult) -> tuple[str, str, int] | None:
+    """``(scheme, host, port)`` of a URL, or ``None`` when it has no usable origin."""
+    scheme = parts.scheme.lower()
+    try:
+        host = (parts.hostname or "").rstrip(".")
+        port = parts.port
+    except ValueError:  # a malformed port or host
+        return None
+    if scheme not in _DEFAULT_PORTS or not host or parts.username is not None:
+        return None
+    return scheme, host, port if port is not None else _DEFAULT_PORTS[scheme]
+
 
 class ApiHostPolicy:
-    """Which API base URLs a proven delivery may point credentials at.
+    """Which API base URLs a proven delivery may point credentials at (see the module docs).
 
-    ``base_url``: the configured base (its host is always allowed). ``allowed_hosts``: host
-    names that are allowed with their subdomains (``"kiket.dev"`` allows ``eu.kiket.dev``);
-    ``None`` means just the configured host.
+    ``base_url``: the configured base. ``allowed_api_hosts``: more hosts, each allowed with its
+    subdomains, as ``"host"`` (the scheme's default port) or ``"host:port"``.
     """
 
-    def __init__(self, base_url: str, allowed_hosts: Sequence[str] | None = None) -> None:
-        configured = urlsplit(base_url)
-        self.scheme = configured.scheme.lower()
-        hosts = [configured.hostname or ""]
-        hosts += [host.strip().lower().rstrip(".") for host in allowed_hosts or ()]
-        self.hosts = tuple(dict.fromkeys(host for host in hosts if host))
+    def __init__(self, base_url: str, allowed_api_hosts: Sequence[str] | None = None) -> None:
+        configured = _origin(urlsplit(base_url.strip()))
+        self.scheme = configured[0] if configured else "https"
+        self.allowed: tuple[tuple[str, int | None], ...] = tuple(
+            dict.fromkeys(
+                ([(configured[1], configured[2])] if configured else [])
+                + [_host_entry(entry) for entry in allowed_api_hosts or ()]
+            )
+        )
 
-    def allows(self, url: str) -> bool:
-        """Whether credentials may be sent to ``url``."""
+    def trusted_url(self, url: str) -> str | None:
+        """``url`` normalised (scheme and host in lower case) when credentials may be sent
+        there, else ``None``."""
         try:
             parts = urlsplit(url.strip())
-            host = (parts.hostname or "").rstrip(".")
-            _ = parts.port  # raises ValueError for a malformed port
         except ValueError:
-            return False
-        scheme = parts.scheme.lower()
-        if scheme not in ("http", "https") or parts.username is not None or not host:
-            return False
+            return None
+        origin = _origin(parts)
+        if origin is None:
+            return None
+        scheme, host, port = origin
         if self.scheme == "https" and scheme != "https":
-            return False
-        return any(host == allowed or host.endswith("." + allowed) for allowed in self.hosts)
+            return None
+        for allowed_host, allowed_port in self.allowed:
+            if (host == allowed_host or host.endswith("." + allowed_host)) and port == (
+                allowed_port if allowed_port is not None else _DEFAULT_PORTS[scheme]
+            ):
+                return parts._replace(scheme=scheme, netloc=parts.netloc.lower()).geturl()
+        return None
+
+
+def _host_entry(entry: str) -> tuple[str, int | None]:
+    text = entry.strip().lower()
+    parts = urlsplit(text if "//" in text else "//" + text)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return (parts.hostname or text).rstrip("."), port

@@ -61,7 +61,7 @@ class HandlerRunner:
 
     ``make_async_client``/``make_sync_client`` build the API client of one delivery from its
     facts; ``handler_timeout`` is in seconds (``None``: no limit); ``debug`` puts the text of
-    any exception in 500 answers (otherwise only `KiketSDKError` texts, which are safe).
+    any exception in 500 answers (otherwise only its class: texts can name internal URLs).
     """
 
     def __init__(
@@ -149,7 +149,7 @@ class HandlerRunner:
                 spec.version,
                 exc,
             )
-            return failure(500, msg.ANSWER_NOT_JSON, detail=str(exc)[:200]), exc
+            return failure(500, msg.ANSWER_NOT_JSON), exc
 
     def _timeout_answer(self) -> Answer:
         return failure(
@@ -163,7 +163,7 @@ class HandlerRunner:
             return scope_answer(exc)
         logger.exception("handler %s for %s@%s failed", spec.name, spec.event, spec.version)
         details: dict[str, Any] = {"error_class": type(exc).__name__}
-        if isinstance(exc, KiketSDKError) or self.debug:
+        if self.debug:  # exception texts can name internal hosts or echo upstream answers
             details["detail"] = str(exc)
         return failure(500, msg.HANDLER_FAILED, **details)
 

@@ -15,6 +15,7 @@ for a typed handler and a ``dict`` handler, and a lenient one (``"secrets": {"K"
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -35,23 +36,34 @@ class Envelope:
     secrets: Mapping[str, str] = field(default_factory=dict)
     api_base_url: str | None = None
     event_id: str | None = None
+    event_names: tuple[str, ...] = ()
+    """The event names the body gives itself (``event``, ``event_type``), if any."""
 
 
-def _id_text(value: int | str | None) -> str | None:
+def _id_text(value: object) -> str | None:
+    if value is None:
+        return None
     if isinstance(value, str):
         return value.strip() or None
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    return None
+    # any other JSON value (true, 1.5, [..], {..}) is an id too, as its canonical JSON text,
+    # tagged so that it never equals a string id
+    return "json:" + json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def event_id_of(envelope: EventEnvelope) -> str | None:
-    """The id that identifies an event across redeliveries, or ``None``: the first non-blank
-    of ``id``, ``event_id``, ``delivery_id`` (strings are stripped; integers as decimal text,
-    so ``42`` and ``"42"`` are the same event).
+    """The id that identifies an event across redeliveries, or ``None``: the first of ``id``,
+    ``event_id``, ``delivery_id`` that is present, not null and not a blank string.
+
+    Strings are stripped and integers written in decimal, so ``42`` and ``"42"`` are the same
+    event (the platform sends ids either way, contract section 1); any other JSON value is an
+    id as its canonical JSON (``true`` is not ``1``, ``1.5`` is ``1.5``).
 
     >>> event_id_of(EventEnvelope(id=" ", event_id=42))
     '42'
+    >>> event_id_of(EventEnvelope(id=True)), event_id_of(EventEnvelope(id={"b": 1, "a": [2.5]}))
+    ('json:true', 'json:{"a":[2.5],"b":1}')
     >>> event_id_of(EventEnvelope(event="issue.created")) is None
     True
     """
@@ -75,4 +87,7 @@ def read_envelope(payload: EventEnvelope) -> Envelope:
         secrets={k: v for k, v in (payload.secrets or {}).items() if v},
         api_base_url=(api.base_url.strip() or None) if api and api.base_url else None,
         event_id=event_id_of(payload),
+        event_names=tuple(
+            name.strip() for name in (payload.event, payload.event_type) if name and name.strip()
+        ),
     )

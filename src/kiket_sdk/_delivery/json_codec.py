@@ -34,11 +34,15 @@ import pydantic_core
 
 from kiket_sdk._delivery import messages as msg
 
-__all__ = ["JSONRuleError", "dump", "parse_object"]
+__all__ = ["JSONRuleError", "check_plain", "dump", "parse_object"]
 
 _BOM = b"\xef\xbb\xbf"
-# Only a float with a 3+ digit exponent can overflow to infinity: look for inf only then.
-_BIG_EXPONENT = re.compile(rb"[0-9][eE][+-]?[0-9]{3,}")
+# Only a number with a 3+ digit exponent or 309+ digits can overflow a double to infinity:
+# the parsed document is searched for infinities only when the body holds one.
+_MAY_OVERFLOW = re.compile(rb"[0-9][eE][+-]?[0-9]{3,}|[0-9]{309}")
+# Integers longer than this many bits are checked against Python's int conversion limit (4,300
+# decimal digits): an answer holds no number that `parse_object` could not read back.
+_MAX_INT_BITS = 14_000
 
 
 class JSONRuleError(ValueError):
@@ -67,7 +71,7 @@ def parse_object(body: bytes) -> dict[str, Any]:
         raise JSONRuleError(msg.MALFORMED_JSON) from None
     if not isinstance(data, dict):
         raise JSONRuleError(msg.NOT_AN_OBJECT)
-    if _BIG_EXPONENT.search(body) and _has_infinity(data):
+    if _MAY_OVERFLOW.search(body) and _has_infinity(data):
         raise JSONRuleError(msg.JSON_NUMBER_TOO_LARGE)
     return data
 
@@ -87,12 +91,39 @@ def _has_infinity(value: Any) -> bool:
 
 def dump(value: Any) -> bytes:
     """Serialise an answer: compact strict JSON (pydantic models by alias; non-finite floats as
-    ``null``). Raises ``TypeError`` naming the type of a value that has no JSON form.
+    ``null``). Raises ``TypeError`` for a value with no JSON form, for two keys of one object
+    that are written alike (``{1: .., "1": ..}``) and for an integer too large to read back.
 
     >>> dump({"when": __import__("datetime").date(2026, 1, 2), "tags": {"a"}})
     b'{"when":"2026-01-02","tags":["a"]}'
+    >>> dump({1: "a", "1": "b"})
+    Traceback (most recent call last):
+    TypeError: the answer has two keys written as '1'
     """
+    check_plain(value)
     try:
         return pydantic_core.to_json(value, by_alias=True, inf_nan_mode="null")
-    except pydantic_core.PydanticSerializationError as exc:
+    except (pydantic_core.PydanticSerializationError, ValueError) as exc:
         raise TypeError(f"the answer is not JSON serialisable: {str(exc)[:200]}") from None
+
+
+def check_plain(value: Any) -> None:
+    """What pydantic's serializer lets through but strict JSON does not: colliding keys and
+    integers too long to read. Walks dicts, lists, tuples and sets (not models)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if any(not isinstance(key, str) for key in item):
+                written = [str(key).lower() if isinstance(key, bool) else str(key) for key in item]
+                if len(set(written)) != len(written):
+                    twice = next(w for w in written if written.count(w) > 1)
+                    raise TypeError(f"the answer has two keys written as {twice[:100]!r}")
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+        elif isinstance(item, int) and item.bit_length() > _MAX_INT_BITS:
+            try:
+                str(item)  # Python's own int/str limit decides, as it does when reading
+            except ValueError:
+                raise TypeError("the answer holds an integer of more than 4,300 digits") from None

@@ -37,6 +37,7 @@ PROOF_REUSED_SIGNATURE = (
     "this signature already vouched for another delivery (a different route or body)"
 )
 PROOF_REUSED_TOKEN = "this runtime token already vouched for another delivery (a different body)"
+EVENT_MISMATCH = "the signed body is for another event than {route!r} (its event field differs)"
 SIGNATURE_WITHOUT_SECRET = (
     "the delivery is signed (X-Kiket-Signature) but no webhook secret is configured: set "
     "KIKET_WEBHOOK_SECRET or pass webhook_secret="
@@ -46,8 +47,8 @@ VERIFY_DISABLED = (
     "Use this for local development only."
 )
 API_BASE_URL_REFUSED = (
-    "ignoring the delivery's api.base_url (host %s is not an allowed API host); calls go to "
-    "the configured base URL. Pass allowed_api_hosts= to allow it."
+    "ignoring the delivery's api.base_url %s: its scheme, host or port is not allowed for "
+    "credentials; calls go to the configured base URL. Pass allowed_api_hosts= to allow it."
 )
 
 

@@ -148,6 +148,10 @@ class DeliveryPipeline:
             return failure(503, str(exc), retry_after=exc.retry_after)
         except WebhookVerificationError as exc:
             return failure(401, str(exc))
+        if proof.covers_body and envelope.event_names and spec.event not in envelope.event_names:
+            # The signature covers the body's event name, not the URL: a body for one event
+            # posted to another route is refused before it can bind the signature to that route.
+            return failure(401, msg.EVENT_MISMATCH.format(route=msg.echo(spec.event)))
         auth = _auth_context(envelope, proof)
         missing = auth.missing_scopes(spec.required_scopes)
         if missing:
@@ -203,12 +207,13 @@ class DeliveryPipeline:
         url = envelope.api_base_url
         if url is None or not proof.covers_body:
             return None
-        if self.api_hosts.allows(url):
-            return url
-        host = msg.echo(url.split("//", 1)[-1].split("/", 1)[0])
-        if host not in self._refused_hosts and len(self._refused_hosts) < 64:
-            self._refused_hosts.add(host)
-            logger.warning(msg.API_BASE_URL_REFUSED, repr(host))
+        trusted = self.api_hosts.trusted_url(url)
+        if trusted is not None:
+            return trusted
+        shown = msg.echo(url.split("//", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1])  # host:port
+        if shown not in self._refused_hosts and len(self._refused_hosts) < 64:
+            self._refused_hosts.add(shown)
+            logger.warning(msg.API_BASE_URL_REFUSED, repr(shown))
         return None
 
     async def _run_recorded(
@@ -315,9 +320,14 @@ class DeliveryPipeline:
 
 
 def _auth_context(envelope: Envelope, proof: Proof) -> AuthContext:
+    """What the proof established. With a runtime token as the proof, every fact comes from its
+    claims: the body is not covered by it, so its ``authentication`` block is not believed."""
     claims = proof.claims
-    scopes = claims.scopes if claims and claims.scopes else envelope.scopes
-    expires_at = envelope.expires_at
+    body_trusted = proof.kind != "runtime_token"
+    scopes = claims.scopes if claims and claims.scopes else ()
+    if not scopes and body_trusted:
+        scopes = envelope.scopes
+    expires_at = envelope.expires_at if body_trusted else None
     if expires_at is None and claims is not None and claims.exp is not None:
         try:
             expires_at = datetime.fromtimestamp(claims.exp, UTC).isoformat()
@@ -325,7 +335,7 @@ def _auth_context(envelope: Envelope, proof: Proof) -> AuthContext:
             expires_at = None
     return AuthContext(
         runtime_token=envelope.runtime_token,
-        token_type=envelope.token_type,
+        token_type=envelope.token_type if body_trusted else None,
         expires_at=expires_at,
         scopes=tuple(scopes),
         org_id=claims.org_id if claims else None,

@@ -116,6 +116,7 @@ class DeliveryVerifier:
         jwks: Callable[[], JWKSCache] | None = None,
         verify_runtime_token: bool = False,
         enabled: bool = True,
+        extension_id: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.secrets = tuple(s for s in secrets if s)
@@ -123,6 +124,7 @@ class DeliveryVerifier:
         self._jwks = jwks
         self.verify_runtime_token = verify_runtime_token
         self.enabled = enabled
+        self.extension_id = extension_id
         self._clock = clock
 
     @property
@@ -190,7 +192,30 @@ class DeliveryVerifier:
                 else "the delivery carries no HMAC signature and no runtime token; "
                 + NOT_CONFIGURED
             )
-        return await verify_runtime_token(token, self._jwks())
+        claims = await verify_runtime_token(token, self._jwks())
+        self._check_audience(claims)
+        return claims
+
+    def _check_audience(self, claims: RuntimeTokenClaims) -> None:
+        """A verified token must be meant for this extension: its ``aud`` (RFC 7519 section
+        4.1.3: a principal not named there must reject the token) and its ``ext_id`` when that
+        is an extension id (a name; a number is the platform's internal id, not compared)."""
+        audience = claims.raw.get("aud")
+        if audience is not None:
+            named = [audience] if isinstance(audience, str) else audience
+            if not isinstance(named, list) or self.extension_id not in named:
+                raise WebhookVerificationError(
+                    "the runtime token is meant for another audience"
+                    + ("" if self.extension_id else ": set extension_id (or the manifest id)")
+                )
+        ext_id = claims.ext_id
+        if (
+            isinstance(ext_id, str)
+            and self.extension_id
+            and not ext_id.isdigit()
+            and ext_id != self.extension_id
+        ):
+            raise WebhookVerificationError("the runtime token was issued for another extension")
 
     def _token_binding_ttl(self, claims: RuntimeTokenClaims) -> float:
         if claims.exp is None:

@@ -1500,15 +1500,15 @@ class EventEnvelope(BaseModel):
     """
     Action name, for extension-defined actions.
     """
-    id: int | str | None = None
+    id: int | str | float | bool | list[Any] | dict[str, Any] | None = None
     """
-    Delivery/event id; the platform may redeliver an event with the same id.
+    Delivery/event id; the platform may redeliver an event with the same id. Usually an integer or a string; any JSON value is accepted (the SDK's ledger keys on it).
     """
-    event_id: int | str | None = None
+    event_id: int | str | float | bool | list[Any] | dict[str, Any] | None = None
     """
     Event id as some platform releases spell it.
     """
-    delivery_id: int | str | None = None
+    delivery_id: int | str | float | bool | list[Any] | dict[str, Any] | None = None
     """
     Id of this delivery attempt.
     """
