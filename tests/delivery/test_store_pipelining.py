@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from kiket_sdk._stores import ClaimState, ProofBinding, RedisDeliveryStore, StoredResponse
+from kiket_sdk._stores import (
+    ClaimState,
+    DeliveryStoreError,
+    ProofBinding,
+    RedisDeliveryStore,
+    StoredResponse,
+)
 
 pytestmark = pytest.mark.redis
 
@@ -114,3 +120,20 @@ async def test_a_dead_server_fails_every_call_of_the_batch(redis_server: Any) ->
         assert all(isinstance(r, Exception) for r in results)
     finally:
         await store.aclose()
+
+
+async def test_a_damaged_proof_record_is_an_error_not_a_refusal(
+    redis_url: str, redis_prefix: str
+) -> None:
+    # A refusal (401) is permanent for the platform; a damaged record must fail the delivery
+    # as "ledger unavailable" (503, retried) instead.
+    store = RedisDeliveryStore.from_url(redis_url, prefix=redis_prefix)
+    admin = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        await admin.set(store.proof_key("damaged"), b"garbage")
+        with pytest.raises(DeliveryStoreError):
+            await store.claim("run", lease=30, binding=ProofBinding("damaged", "f", 60))
+        assert await admin.get(store.run_key("run")) is None  # nothing claimed
+    finally:
+        await store.aclose()
+        await admin.aclose()

@@ -746,7 +746,7 @@ async def test_redis_key_layout_and_expiry(redis_url: str, redis_prefix: str) ->
         token = await claimed(store, key, lease=LEASE, binding=binding)
         assert await client.get(run_key) == f'{{"state":"claimed","token":"{token}"}}'.encode()
         assert 0 < await client.pttl(run_key) <= LEASE * 1000
-        assert await client.get(proof_key) == b"route+body digest"
+        assert await client.get(proof_key) == b"fp:route+body digest"
         assert LEASE * 1000 < await client.pttl(proof_key) <= 600_000
 
         assert await store.renew(key, token, lease=100) is True

@@ -9,7 +9,7 @@ several share one database):
 ```
 <prefix>run:<key>      {"state":"claimed","token":"<hex>"}            PX = lease
                        {"state":"done","response":"<base64 frame>"}    PX = result ttl
-<prefix>proof:<key>    <fingerprint>                                   PX = binding ttl
+<prefix>proof:<key>    fp:<fingerprint>                                PX = binding ttl
 ```
 
 ``<key>`` is the caller's key as UTF-8 (lone surrogates kept as such, so every ``str`` is a key
@@ -18,10 +18,12 @@ Each operation is one Lua script, sent with ``EVALSHA`` (one round trip; the scr
 on the first ``NOSCRIPT``); the ``claim``s and ``complete``s of concurrent deliveries share
 round trips (`redis_pipelining.AutoPipeline`):
 
-* ``claim``: with a binding, ``GET`` the proof key: another fingerprint -> *proof reused*
-  (nothing claimed); none -> ``SET <fingerprint> NX PX <binding ttl>`` (a binding with the same
-  fingerprint is kept as it is). Then ``GET`` the run key: a record -> *in progress* / *done*;
-  none -> ``SET <claim record> NX PX <lease>`` -> *claimed*.
+* ``claim``: with a binding, ``GET`` the proof key: a value that is not a ``fp:`` record ->
+  an error (never "proof reused": a damaged record must not refuse a genuine delivery for
+  good); another fingerprint -> *proof reused* (nothing claimed); none ->
+  ``SET fp:<fingerprint> NX PX <binding ttl>`` (the same fingerprint is kept as it is).
+  Then ``GET`` the run key: a record -> *in progress* / *done*; none ->
+  ``SET <claim record> NX PX <lease>`` -> *claimed*.
 * ``renew``: ``PEXPIRE`` the run key only if it holds the caller's exact claim record.
 * ``complete``: ``SET <done record> PX <ttl>`` if the run key holds the caller's claim record
   *or is gone* (the server restarted without persistence, or evicted it); nothing is
@@ -83,13 +85,17 @@ _BACKOFF_CAP = 1.0
 
 _CLAIMED = 1
 _PROOF_REUSED = 2
+_UNREADABLE_PROOF = 3
 
 # KEYS = run key [, proof key]; ARGV = claim record, lease ms [, fingerprint, binding ttl ms].
-# Returns 1 (claimed), 2 (proof reused) or the run key's record.
+# Returns 1 (claimed), 2 (proof reused), 3 (unreadable proof record) or the run key's record.
 _CLAIM_LUA = """
 if #KEYS == 2 then
   local bound = redis.call('GET', KEYS[2])
   if bound then
+    if string.sub(bound, 1, 3) ~= 'fp:' then
+      return 3
+    end
     if bound ~= ARGV[3] then
       return 2
     end
@@ -234,7 +240,7 @@ class RedisDeliveryStore:
         args: list[bytes | int] = [_claim_record(token), _milliseconds(lease)]
         if binding is not None:
             keys.append(self.proof_key(binding.key))
-            args += [_utf8(binding.fingerprint), _milliseconds(binding.ttl)]
+            args += [b"fp:" + _utf8(binding.fingerprint), _milliseconds(binding.ttl)]
         try:
             found = await self._pipeline.call(self._claim_script, keys, args)
         except UnicodeDecodeError:  # a client with decode_responses got a non-UTF-8 record
@@ -243,6 +249,8 @@ class RedisDeliveryStore:
             return Claim(ClaimState.CLAIMED, token=token)
         if found == _PROOF_REUSED:
             return Claim(ClaimState.PROOF_REUSED)
+        if found == _UNREADABLE_PROOF and binding is not None:
+            raise self._unreadable(binding.key)
         return self._parse(key, found)
 
     async def renew(self, key: str, token: str, *, lease: float) -> bool:
