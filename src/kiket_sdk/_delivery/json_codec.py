@@ -27,7 +27,6 @@ b'{"ratio":null,"n":2}'
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import pydantic_core
@@ -38,8 +37,11 @@ __all__ = ["JSONRuleError", "check_plain", "dump", "parse_object"]
 
 _BOM = b"\xef\xbb\xbf"
 # Only a number with a 3+ digit exponent or 309+ digits can overflow a double to infinity:
-# the parsed document is searched for infinities only when the body holds one.
-_MAY_OVERFLOW = re.compile(rb"[0-9][eE][+-]?[0-9]{3,}|[0-9]{309}")
+# the parsed document is searched for infinities only when the body holds one. The body's
+# "number shape" (every digit -> 0, E -> e, + -> -) makes that a few substring searches, which
+# run in C at memchr speed (a regular expression costs more than parsing the body).
+_NUMBER_SHAPE = bytes.maketrans(b"123456789E+", b"000000000e-")
+_MANY_DIGITS = b"0" * 309
 # Integers longer than this many bits are checked against Python's int conversion limit (4,300
 # decimal digits): an answer holds no number that `parse_object` could not read back.
 _MAX_INT_BITS = 14_000
@@ -71,9 +73,14 @@ def parse_object(body: bytes) -> dict[str, Any]:
         raise JSONRuleError(msg.MALFORMED_JSON) from None
     if not isinstance(data, dict):
         raise JSONRuleError(msg.NOT_AN_OBJECT)
-    if _MAY_OVERFLOW.search(body) and _has_infinity(data):
+    if _may_overflow(body) and _has_infinity(data):
         raise JSONRuleError(msg.JSON_NUMBER_TOO_LARGE)
     return data
+
+
+def _may_overflow(body: bytes) -> bool:
+    shape = body.translate(_NUMBER_SHAPE)
+    return b"0e000" in shape or b"0e-000" in shape or _MANY_DIGITS in shape
 
 
 def _has_infinity(value: Any) -> bool:

@@ -112,9 +112,9 @@ class MemoryDeliveryStore:
             entry = self._claims.get(key)
             if entry is not None and entry.expires_at > now and entry.token != token:
                 return False
-            self._claims.pop(key, None)
-            self._done.pop(key, None)
-            self._make_room(now)
+            if self._claims.pop(key, None) is None:  # no claim made room for this record
+                self._done.pop(key, None)
+                self._make_room(now)
             self._done[key] = _Entry(None, response, now + ttl)
             return True
 
