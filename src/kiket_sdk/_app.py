@@ -439,12 +439,11 @@ class KiketSDK(WebhookRegistry):
         # Deliveries skip FastAPI's middleware stack (about half the cost of a delivery);
         # everything else -- lifespan, /health, /docs, 404s and 405s -- goes to the app.
         if scope["type"] == "http" and scope["method"] == "POST":
-            from kiket_sdk._delivery.edge import webhook_route
-
+            endpoint = self._endpoint or self._webhook_endpoint()
             path: str = scope["path"]
             root: str = scope.get("root_path", "")
-            if webhook_route(path[len(root) :] if root and path.startswith(root) else path):
-                await self._webhook_endpoint()(scope, receive, send)
+            if endpoint.serves(path[len(root) :] if root and path.startswith(root) else path):
+                await endpoint(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

@@ -34,7 +34,9 @@ __all__ = [
     "SignatureHeaders",
     "generate_signature",
     "signature_headers",
+    "secret_keys",
     "verify_signature",
+    "verify_with_keys",
 ]
 
 SIGNATURE_HEADER = "X-Kiket-Signature"
@@ -116,6 +118,20 @@ def verify_signature(
     kiket_sdk._exceptions.WebhookVerificationError: signature mismatch
     """
     keys = _secret_keys((secrets,) if isinstance(secrets, str) else _only_strings(secrets))
+    verify_with_keys(keys, body, signature, timestamp, tolerance=tolerance, now=now)
+
+
+def verify_with_keys(
+    keys: tuple[bytes, ...],
+    body: bytes,
+    signature: str | None,
+    timestamp: str | None,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE_SECONDS,
+    now: float | None = None,
+) -> None:
+    """`verify_signature` for secrets already encoded as UTF-8 (`secret_keys`); the inbound
+    path keeps them so that each delivery does not encode them again."""
     if not keys:
         raise WebhookVerificationError(
             "webhook verification is not configured: "
@@ -145,6 +161,11 @@ def _only_strings(secrets: Sequence[str]) -> tuple[str, ...]:
         return tuple(item for item in secrets if isinstance(item, str))
     except TypeError:  # not iterable (None, a number): treated as "no secret configured"
         return ()
+
+
+def secret_keys(secrets: tuple[str, ...]) -> tuple[bytes, ...]:
+    """The non-empty ``secrets`` encoded as UTF-8, without repeats, in order."""
+    return _secret_keys(secrets)
 
 
 @lru_cache(maxsize=64)

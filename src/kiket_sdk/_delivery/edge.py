@@ -143,6 +143,11 @@ class WebhookEndpoint:
         self._pipeline = pipeline
         self._limits = limits
 
+    @staticmethod
+    def serves(path: str) -> bool:
+        """Whether ``path`` is one of the webhook routes (see `webhook_route`)."""
+        return webhook_route(path) is not None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         params = scope.get("path_params")
         if params and "event" in params:

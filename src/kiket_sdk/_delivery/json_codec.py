@@ -120,12 +120,14 @@ def check_plain(value: Any) -> None:
     stack = [value]
     while stack:
         item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is float or kind is bool or item is None:
+            continue
         if isinstance(item, dict):
-            if any(not isinstance(key, str) for key in item):
-                written = [str(key).lower() if isinstance(key, bool) else str(key) for key in item]
-                if len(set(written)) != len(written):
-                    twice = next(w for w in written if written.count(w) > 1)
-                    raise TypeError(f"the answer has two keys written as {twice[:100]!r}")
+            for key in item:
+                if type(key) is not str:
+                    _check_keys(item)
+                    break
             stack.extend(item.values())
         elif isinstance(item, list | tuple | set | frozenset):
             stack.extend(item)
@@ -134,3 +136,10 @@ def check_plain(value: Any) -> None:
                 str(item)  # Python's own int/str limit decides, as it does when reading
             except ValueError:
                 raise TypeError("the answer holds an integer of more than 4,300 digits") from None
+
+
+def _check_keys(mapping: dict[Any, Any]) -> None:
+    written = [str(key).lower() if isinstance(key, bool) else str(key) for key in mapping]
+    if len(set(written)) != len(written):
+        twice = next(w for w in written if written.count(w) > 1)
+        raise TypeError(f"the answer has two keys written as {twice[:100]!r}")

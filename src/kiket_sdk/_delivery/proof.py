@@ -41,7 +41,7 @@ from kiket_sdk._runtime_token import (
     read_runtime_token_claims,
     verify_runtime_token,
 )
-from kiket_sdk._signature import DEFAULT_TOLERANCE_SECONDS, verify_signature
+from kiket_sdk._signature import DEFAULT_TOLERANCE_SECONDS, secret_keys, verify_with_keys
 
 __all__ = ["NOT_CONFIGURED", "DeliveryVerifier", "Proof", "ProofKind"]
 
@@ -120,6 +120,8 @@ class DeliveryVerifier:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.secrets = tuple(s for s in secrets if s)
+        self._keys_for: tuple[str, ...] | None = None
+        self._keys: tuple[bytes, ...] = ()
         self.tolerance = tolerance
         self._jwks = jwks
         self.verify_runtime_token = verify_runtime_token
@@ -138,8 +140,11 @@ class DeliveryVerifier:
         """In HMAC mode, check the signature headers against the raw body (before anything is
         parsed); raises `WebhookVerificationError`."""
         if self.mode == "hmac":
-            verify_signature(
-                self.secrets,
+            secrets = self.secrets  # may be replaced after construction (kiket-sdk dev does)
+            if secrets is not self._keys_for:
+                self._keys, self._keys_for = secret_keys(secrets), secrets
+            verify_with_keys(
+                self._keys,
                 body,
                 headers.get("x-kiket-signature"),
                 headers.get("x-kiket-timestamp"),

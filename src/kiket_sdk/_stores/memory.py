@@ -142,13 +142,15 @@ class MemoryDeliveryStore:
         found = self._bindings.get(binding.key)
         if found is not None and found[1] > now:
             return found[0] == binding.fingerprint
-        self._bindings.pop(binding.key, None)
+        bindings = self._bindings
+        if found is not None:
+            del bindings[binding.key]
         for _ in range(2):  # drop expired bindings as fast as new ones arrive
-            if not self._bindings or next(iter(self._bindings.values()))[1] > now:
+            if not bindings or next(iter(bindings.values()))[1] > now:
                 break
-            self._bindings.popitem(last=False)
-        while len(self._bindings) >= self.max_entries:
-            self._bindings.popitem(last=False)
+            bindings.popitem(last=False)
+        while len(bindings) >= self.max_entries:
+            bindings.popitem(last=False)
         self._bindings[binding.key] = (binding.fingerprint, now + ttl)
         return True
 
@@ -156,9 +158,11 @@ class MemoryDeliveryStore:
         """Drop a few expired records, then evict per the class docs until one more fits."""
         for queue in (self._done, self._claims):
             for _ in range(2):  # more expiry pops than inserts: memory follows the live set
-                if not queue or _first(queue).expires_at > now:
+                if not queue or next(iter(queue.values())).expires_at > now:
                     break
                 queue.popitem(last=False)
+        if len(self._claims) + len(self._done) < self.max_entries:
+            return
         while len(self) >= self.max_entries:
             if self._claims and _first(self._claims).expires_at <= now:
                 self._claims.popitem(last=False)
