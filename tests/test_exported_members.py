@@ -6,7 +6,13 @@ import importlib
 
 import pytest
 
-PUBLIC_MODULES = ["kiket_sdk", "kiket_sdk.auth", "kiket_sdk.events", "kiket_sdk.testing"]
+PUBLIC_MODULES = [
+    "kiket_sdk",
+    "kiket_sdk.auth",
+    "kiket_sdk.events",
+    "kiket_sdk.stores",
+    "kiket_sdk.testing",
+]
 
 
 @pytest.mark.parametrize("name", PUBLIC_MODULES)
@@ -65,3 +71,26 @@ def test_catalogue_types_issue_created_and_keeps_unknown_fields() -> None:
     assert event.issue.model_extra == {"new_field": 1}
     assert event.issue.id == "ISS-42"
     assert IssueCreated.model_validate({"issue": {"id": 42, "title": "t"}}).issue.id == 42
+
+
+def test_stores_module_is_what_a_store_author_needs() -> None:
+    import kiket_sdk
+    import kiket_sdk.stores
+
+    assert kiket_sdk.stores.DeliveryStore is kiket_sdk.DeliveryStore
+    assert kiket_sdk.stores.MemoryDeliveryStore is kiket_sdk.MemoryDeliveryStore
+    for name in ("ProofBinding", "Claim", "ClaimState", "StoredResponse", "DeliveryStoreError"):
+        assert name in kiket_sdk.stores.__all__
+    assert isinstance(kiket_sdk.stores.MemoryDeliveryStore(), kiket_sdk.stores.DeliveryStore)
+
+
+def test_stores_module_example_runs() -> None:
+    import re
+
+    import kiket_sdk.stores
+
+    code = re.search(r"```python\n(.*?)```", kiket_sdk.stores.__doc__ or "", re.DOTALL)
+    assert code is not None
+    namespace: dict[str, object] = {}
+    exec(compile(code.group(1), "kiket_sdk.stores docstring", "exec"), namespace)
+    assert repr(namespace["sdk"].delivery_store) == "RedisDeliveryStore(prefix='my-ext:')"  # type: ignore[attr-defined]
