@@ -33,8 +33,8 @@ __all__ = [
     "TIMESTAMP_HEADER",
     "SignatureHeaders",
     "generate_signature",
-    "signature_headers",
     "secret_keys",
+    "signature_headers",
     "verify_signature",
     "verify_with_keys",
 ]
