@@ -808,15 +808,21 @@ def _raw_post(path: bytes, body: bytes, headers: dict[str, str], extra: bytes = 
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
-def test_a_100_kb_event_name_gets_a_short_404() -> None:
+@pytest.mark.parametrize("length", [10_000, 100_000])
+def test_a_long_event_name_gets_a_short_answer(length: int) -> None:
+    """The SDK cuts what it echoes; a request line past the HTTP server's own limit (uvicorn's
+    h11 or httptools, depending on what is installed) is refused by the server first."""
     sdk, runs = counting_sdk()
     body = issue_body()
-    event = b"e" * 100_000
+    event = b"e" * length
     with serve_app(sdk) as url:
         exchange = raw_exchange(url, _raw_post(b"/v/v1/webhooks/" + event, body, sign(body)))
-    assert exchange.status == 404, exchange.data[:300]
-    assert len(exchange.body) < 2048
-    strict_json(exchange.body)
+    assert exchange.status in (404, 400, 414), exchange.data[:300]
+    assert len(exchange.data) < 2048
+    if exchange.status == 404:
+        strict_json(exchange.body)
+    else:
+        assert length > 16_000  # only past the server's limit
     assert runs == []
 
 
