@@ -327,10 +327,35 @@ def test_a_signed_body_naming_its_event_cannot_be_moved_to_another_route_first()
         moved_first = post(url, body, headers, event="issue.updated")
         genuine = post(url, body, headers)
     assert moved_first.status_code == 401, moved_first.text
-    assert "another event" in moved_first.json()["error"]
+    assert "another route" in moved_first.json()["error"]
     assert genuine.status_code == 200, genuine.text
     assert len(runs) == 1
     assert other_runs == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "moved_to"),
+    [
+        ({"event_version": "v1"}, {"version": "v2"}),
+        ({"event_version": "1"}, {"version": "v2"}),
+        ({"event": "issue.created", "event_type": "issue.updated"}, {"event": "issue.updated"}),
+    ],
+    ids=["body version", "body version as a number", "event and event_type disagree"],
+)
+def test_a_signed_body_naming_its_route_cannot_be_moved_first(
+    fields: dict[str, str], moved_to: dict[str, str]
+) -> None:
+    sdk, runs = counting_sdk()
+    moved_runs = _two_routes(
+        sdk, moved_to.get("event", "issue.created"), moved_to.get("version", "v1")
+    )
+    body = issue_body(**fields)
+    headers = sign(body)
+    with serve_app(sdk) as url:
+        moved_first = post(url, body, headers, **moved_to)
+    assert moved_first.status_code == 401, moved_first.text
+    assert moved_runs == []
+    assert runs == []
 
 
 def test_same_bytes_on_another_event_are_refused_before_the_first_was_seen() -> None:
@@ -530,7 +555,7 @@ def test_a_dead_process_claim_expires_after_its_lease() -> None:
     payload = issue_payload()
     body = encode(payload)
     headers = sign(body)
-    run_key = _key("event", EXT_ID, "issue.created", "v1", payload["id"])
+    run_key = _key("event", EXT_ID, "issue.created", "v1", "s:" + payload["id"])
     claim = asyncio.run(store.claim(run_key, lease=lease))
     assert claim.state is ClaimState.CLAIMED
     claimed_at = time.monotonic()

@@ -91,6 +91,10 @@ def test_token_mode_scopes_come_from_the_token(kiket_key: tuple[Any, dict[str, s
         ({"ext_id": EXT_ID}, 200),
         ({"ext_id": 42}, 200),  # the platform's internal number: not comparable, not refused
         ({"ext_id": "42"}, 200),
+        ({"ext_id": ["com.other.ext"]}, 401),
+        ({"ext_id": {"id": "com.other.ext"}}, 401),
+        ({"ext_id": True}, 401),
+        ({"ext_id": 1.5}, 401),
         ({}, 200),
     ],
 )
@@ -156,3 +160,50 @@ def test_a_500_names_no_exception_text_unless_debug(debug: bool) -> None:
     assert answered.status_code == 500
     assert ("internal-kiket" in answered.text) is debug
     assert answered.json()["error_class"] == "_UpstreamError"
+
+
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def _other_signature_form(token: str) -> str:
+    """The same token with its ECDSA signature (r, s) written as (r, n - s): also valid."""
+    head, claims, signature = token.split(".")
+    raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    r, s = raw[:32], int.from_bytes(raw[32:], "big")
+    flipped = r + (_P256_ORDER - s).to_bytes(32, "big")
+    return f"{head}.{claims}.{_segment(flipped)}"
+
+
+def test_a_token_vouches_for_one_body_whatever_its_signature_spelling(
+    kiket_key: tuple[Any, dict[str, str]],
+) -> None:
+    key, jwk = kiket_key
+    token = sign_runtime_token(private_key=key, kid=jwk["kid"], ext_id=EXT_ID)
+    twin = _other_signature_form(token)
+    assert twin != token
+    seen: list[Any] = []
+    with fake_api({"keys": [jwk]}) as (kiket_url, _):
+        sdk = make_sdk(webhook_secret=None, base_url=kiket_url)
+
+        @sdk.webhook("issue.created")
+        async def on_issue(event: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
+            seen.append(event["id"])
+            return {"ok": True}
+
+        with serve_app(sdk) as url:
+            first = post(url, _token_delivery(token), UNSIGNED)
+            reused = post(url, _token_delivery(twin), UNSIGNED)  # another body, the twin token
+    assert first.status_code == 200, first.text
+    assert reused.status_code == 401, reused.text
+    assert len(seen) == 1
+
+
+def test_the_other_signature_spelling_is_a_valid_token_on_its_own(
+    kiket_key: tuple[Any, dict[str, str]],
+) -> None:
+    """The control for the test above: the twin is refused for its reuse, not for its form."""
+    key, jwk = kiket_key
+    twin = _other_signature_form(sign_runtime_token(private_key=key, kid=jwk["kid"]))
+    answered, seen = _serve_token_mode(jwk, _token_delivery(twin))
+    assert answered.status_code == 200, answered.text
+    assert len(seen) == 1

@@ -105,7 +105,7 @@ def test_a_claim_left_by_a_dead_process_frees_after_one_lease(
 
     async def dead_process_claims() -> None:  # another replica claimed the event, then died
         other = RedisDeliveryStore.from_url(server.url)
-        await other.claim(_key("event", EXT_ID, "issue.created", "v1", event_id), lease=1.0)
+        await other.claim(_key("event", EXT_ID, "issue.created", "v1", "s:" + event_id), lease=1.0)
         await other.aclose()
 
     asyncio.run(dead_process_claims())

@@ -9,8 +9,8 @@ for a typed handler and a ``dict`` handler, and a lenient one (``"secrets": {"K"
 >>> from kiket_sdk._generated.models import EventEnvelope
 >>> envelope = read_envelope(EventEnvelope.model_validate(
 ...     {"id": 7, "secrets": {"API_KEY": "k", "UNSET": None}, "api": {"base_url": "u"}}))
->>> envelope.event_id, dict(envelope.secrets), envelope.api_base_url
-('7', {'API_KEY': 'k'}, 'u')
+>>> envelope.event_id, envelope.event_key, dict(envelope.secrets), envelope.api_base_url
+('7', 's:7', {'API_KEY': 'k'}, 'u')
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from kiket_sdk._generated.models import EventEnvelope
 
-__all__ = ["Envelope", "event_id_of", "read_envelope"]
+__all__ = ["Envelope", "event_key_of", "read_envelope"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,41 +36,47 @@ class Envelope:
     secrets: Mapping[str, str] = field(default_factory=dict)
     api_base_url: str | None = None
     event_id: str | None = None
+    """The event id as text (``ctx.delivery_id``): a string as sent, anything else as JSON."""
+    event_key: str | None = None
+    """The event id as the ledger keys it (see `event_key_of`)."""
     event_names: tuple[str, ...] = ()
     """The event names the body gives itself (``event``, ``event_type``), if any."""
+    event_version: str | None = None
+    """The version the body gives itself (``event_version``), if any, as written."""
 
 
-def _id_text(value: object) -> str | None:
-    if value is None:
+def _id_key(value: object) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, str):
-        return value.strip() or None
+        return "s:" + value
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    # any other JSON value (true, 1.5, [..], {..}) is an id too, as its canonical JSON text,
-    # tagged so that it never equals a string id
-    return "json:" + json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return "s:" + str(value)  # 42 and "42" are one id: the platform sends both spellings
+    # any other JSON value is an id as its canonical JSON; the tags keep the two kinds apart
+    return "j:" + json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def event_id_of(envelope: EventEnvelope) -> str | None:
-    """The id that identifies an event across redeliveries, or ``None``: the first of ``id``,
-    ``event_id``, ``delivery_id`` that is present, not null and not a blank string.
+def event_key_of(envelope: EventEnvelope) -> str | None:
+    """The key that identifies an event across redeliveries, or ``None`` (no id): from the
+    first of ``id``, ``event_id``, ``delivery_id`` that is present, not null and not blank.
 
-    Strings are stripped and integers written in decimal, so ``42`` and ``"42"`` are the same
-    event (the platform sends ids either way, contract section 1); any other JSON value is an
-    id as its canonical JSON (``true`` is not ``1``, ``1.5`` is ``1.5``).
+    Strings are taken exactly as sent (``" 1"`` is not ``"1"``) and an integer as its decimal
+    string, so ``42`` and ``"42"`` are the same event (the platform sends ids either way,
+    contract section 1); any other JSON value is its canonical JSON, kept apart from strings
+    (``true`` is neither ``1`` nor ``"true"``). Numbers compare as the numbers they parse to
+    (IEEE doubles: ``0.1`` and ``0.10000000000000001`` are one id).
 
-    >>> event_id_of(EventEnvelope(id=" ", event_id=42))
-    '42'
-    >>> event_id_of(EventEnvelope(id=True)), event_id_of(EventEnvelope(id={"b": 1, "a": [2.5]}))
-    ('json:true', 'json:{"a":[2.5],"b":1}')
-    >>> event_id_of(EventEnvelope(event="issue.created")) is None
+    >>> event_key_of(EventEnvelope(id=" ", event_id=42))
+    's:42'
+    >>> event_key_of(EventEnvelope(id=True)), event_key_of(EventEnvelope(id={"b": 1, "a": [2.5]}))
+    ('j:true', 'j:{"a":[2.5],"b":1}')
+    >>> event_key_of(EventEnvelope(event="issue.created")) is None
     True
     """
     for value in (envelope.id, envelope.event_id, envelope.delivery_id):
-        text = _id_text(value)
-        if text is not None:
-            return text
+        key = _id_key(value)
+        if key is not None:
+            return key
     return None
 
 
@@ -86,8 +92,18 @@ def read_envelope(payload: EventEnvelope) -> Envelope:
         scopes=tuple(auth.scopes or ()) if auth else (),
         secrets={k: v for k, v in (payload.secrets or {}).items() if v},
         api_base_url=(api.base_url.strip() or None) if api and api.base_url else None,
-        event_id=event_id_of(payload),
+        event_key=(key := event_key_of(payload)),
+        event_id=key[2:] if key is not None else None,
         event_names=tuple(
             name.strip() for name in (payload.event, payload.event_type) if name and name.strip()
         ),
+        event_version=_version_text((payload.model_extra or {}).get("event_version")),
     )
+
+
+def _version_text(value: object) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None

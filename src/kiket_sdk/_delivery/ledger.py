@@ -102,13 +102,14 @@ class Ledger:
         self._renewer: asyncio.Task[None] | None = None
 
     async def begin(
-        self, *, event: str, version: str, body: bytes, proof: Proof, event_id: str | None
+        self, *, event: str, version: str, body: bytes, proof: Proof, event_key: str | None
     ) -> Answer | Ticket | None:
         """Before the handler: an `Answer` to send instead (stored, 401, 409, 503), a `Ticket`
-        to run under, or ``None`` when there is nothing to record (no proof and no id)."""
-        if self.deduplicate and event_id is not None:
-            run_key = _key("event", self.scope, event, version, event_id)
-            label = repr(msg.echo(event_id))
+        to run under, or ``None`` when there is nothing to record (no proof and no id).
+        ``event_key`` is the envelope's `envelope.event_key_of`."""
+        if self.deduplicate and event_key is not None:
+            run_key = _key("event", self.scope, event, version, event_key)
+            label = repr(msg.echo(event_key[2:]))  # the id, without the kind tag
         elif proof.binding_key is not None:
             run_key = _key("delivery", self.scope, proof.binding_key)
             label = repr(msg.echo(f"{event}@{version}"))

@@ -36,8 +36,13 @@ IN_PROGRESS = "this event is being processed by another delivery; retry later"
 PROOF_REUSED_SIGNATURE = (
     "this signature already vouched for another delivery (a different route or body)"
 )
-PROOF_REUSED_TOKEN = "this runtime token already vouched for another delivery (a different body)"
-EVENT_MISMATCH = "the signed body is for another event than {route!r} (its event field differs)"
+PROOF_REUSED_TOKEN = (
+    "this runtime token already vouched for another delivery (a different route or body)"
+)
+EVENT_MISMATCH = (
+    "the signed body is for another route than {route!r} (its event, event_type or "
+    "event_version field differs)"
+)
 SIGNATURE_WITHOUT_SECRET = (
     "the delivery is signed (X-Kiket-Signature) but no webhook secret is configured: set "
     "KIKET_WEBHOOK_SECRET or pass webhook_secret="

@@ -37,7 +37,7 @@ from kiket_sdk._delivery.handlers import HandlerSpec
 from kiket_sdk._delivery.json_codec import JSONRuleError, parse_object
 from kiket_sdk._delivery.ledger import Ledger, Ticket
 from kiket_sdk._delivery.proof import DeliveryVerifier, Proof
-from kiket_sdk._delivery.request import Delivery
+from kiket_sdk._delivery.request import Delivery, normalize_version
 from kiket_sdk._exceptions import (
     ScopeError,
     SigningKeysUnavailableError,
@@ -148,10 +148,11 @@ class DeliveryPipeline:
             return failure(503, str(exc), retry_after=exc.retry_after)
         except WebhookVerificationError as exc:
             return failure(401, str(exc))
-        if proof.covers_body and envelope.event_names and spec.event not in envelope.event_names:
-            # The signature covers the body's event name, not the URL: a body for one event
-            # posted to another route is refused before it can bind the signature to that route.
-            return failure(401, msg.EVENT_MISMATCH.format(route=msg.echo(spec.event)))
+        if proof.covers_body and not _names_route(envelope, spec):
+            # The signature covers the body's event name and version, not the URL: a body for
+            # one route posted to another is refused before it can bind the signature there.
+            route = msg.echo(f"{spec.event}@{spec.version}")
+            return failure(401, msg.EVENT_MISMATCH.format(route=route))
         auth = _auth_context(envelope, proof)
         missing = auth.missing_scopes(spec.required_scopes)
         if missing:
@@ -161,7 +162,7 @@ class DeliveryPipeline:
             version=spec.version,
             body=delivery.body,
             proof=proof,
-            event_id=envelope.event_id,
+            event_key=envelope.event_key,
         )
         if isinstance(entered, Answer):
             return entered
@@ -317,6 +318,15 @@ class DeliveryPipeline:
         await self.ledger.aclose()
         if self._on_close is not None:
             await self._on_close()
+
+
+def _names_route(envelope: Envelope, spec: HandlerSpec) -> bool:
+    """Whether every event name and the version the body gives itself (when it gives any)
+    are the route's."""
+    if any(name != spec.event for name in envelope.event_names):
+        return False
+    version = envelope.event_version
+    return version is None or normalize_version(version) == spec.version
 
 
 def _auth_context(envelope: Envelope, proof: Proof) -> AuthContext:

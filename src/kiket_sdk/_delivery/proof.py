@@ -176,10 +176,13 @@ class DeliveryVerifier:
                 raise WebhookVerificationError(msg.SIGNATURE_WITHOUT_SECRET) from None
             raise
         assert token is not None  # _verified_claims refuses a missing token
+        # The token is identified by what its signature signs (header and claims), not by the
+        # signature's bytes: an ECDSA signature has a second valid form, (r, n - s).
+        signed_part = token.rsplit(".", 1)[0]
         return Proof(
             "runtime_token",
             False,
-            _digest(b"token", token.encode()),
+            _digest(b"token", signed_part.encode()),
             self._token_binding_ttl(claims),
             claims,
             True,
@@ -203,8 +206,9 @@ class DeliveryVerifier:
 
     def _check_audience(self, claims: RuntimeTokenClaims) -> None:
         """A verified token must be meant for this extension: its ``aud`` (RFC 7519 section
-        4.1.3: a principal not named there must reject the token) and its ``ext_id`` when that
-        is an extension id (a name; a number is the platform's internal id, not compared)."""
+        4.1.3: a principal not named there must reject the token) and its ``ext_id`` unless
+        that is a number or a string of digits (the platform's internal id: nothing to compare
+        it with). Any other ``ext_id`` -- another name, a list, an object -- is refused."""
         audience = claims.raw.get("aud")
         if audience is not None:
             named = [audience] if isinstance(audience, str) else audience
@@ -213,13 +217,14 @@ class DeliveryVerifier:
                     "the runtime token is meant for another audience"
                     + ("" if self.extension_id else ": set extension_id (or the manifest id)")
                 )
-        ext_id = claims.ext_id
-        if (
-            isinstance(ext_id, str)
-            and self.extension_id
-            and not ext_id.isdigit()
-            and ext_id != self.extension_id
-        ):
+        if "ext_id" not in claims.raw:
+            return
+        ext_id = claims.raw["ext_id"]
+        if isinstance(ext_id, int) and not isinstance(ext_id, bool):
+            return  # the platform's internal number: nothing to compare it with
+        if isinstance(ext_id, str) and (ext_id.isdigit() or not self.extension_id):
+            return
+        if ext_id != self.extension_id:
             raise WebhookVerificationError("the runtime token was issued for another extension")
 
     def _token_binding_ttl(self, claims: RuntimeTokenClaims) -> float:
