@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from kiket_sdk import HandlerContext, allow
 from kiket_sdk.testing import serve_app
@@ -86,6 +89,20 @@ def test_a_blank_id_is_no_id() -> None:
     assert len(runs) == 2  # two freshly signed deliveries without an id: two events
 
 
+class _Color(enum.Enum):
+    RED = "red"
+
+
+class _Answer(BaseModel):
+    n: int
+    d: dict[Any, str]
+
+
+@dataclasses.dataclass
+class _Plain:
+    n: int
+
+
 def _answering(value: Any) -> Any:
     sdk = make_sdk()
 
@@ -106,8 +123,25 @@ def _answering(value: Any) -> Any:
         lambda: allow("ok", data={"n": 10**5000}),
         {"raw": b"\xff\xfe"},
         {"obj": object()},
+        {_Color.RED: 1, "red": 2},
+        lambda: _Answer(n=10**5000, d={}),
+        lambda: [_Answer(n=1, d={1: "a", "1": "b"})],
+        lambda: _Plain(n=10**5000),
+        lambda: allow("ok", data={"model": _Answer(n=10**5000, d={})}),
     ],
-    ids=["colliding keys", "nested colliding", "huge int", "huge int in allow", "bytes", "object"],
+    ids=[
+        "colliding keys",
+        "nested colliding",
+        "huge int",
+        "huge int in allow",
+        "bytes",
+        "object",
+        "enum key colliding with its value",
+        "huge int in a model",
+        "colliding keys in a model in a list",
+        "huge int in a dataclass",
+        "huge int in a model in allow data",
+    ],
 )
 def test_an_answer_that_is_not_strict_json_is_a_500_naming_nothing(value: Any) -> None:
     answered = _answering(value)

@@ -840,21 +840,32 @@ async def test_redis_store_works_with_decode_responses(redis_url: str, redis_pre
     ],
 )
 @pytest.mark.parametrize("decode_responses", [False, True])
-async def test_redis_unreadable_record_is_a_delivery_store_error(
-    redis_url: str, redis_prefix: str, record: bytes, decode_responses: bool
+async def test_redis_unreadable_run_record_is_dropped_and_claimed_anew(
+    redis_url: str,
+    redis_prefix: str,
+    record: bytes,
+    decode_responses: bool,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    # Was "an error": a damaged record answered 503 to every redelivery for its whole life
+    # (24 h, past the platform's retries). It is dropped, logged, and the event claimed anew.
     raw = redis.asyncio.Redis.from_url(redis_url)
     client = redis.asyncio.Redis.from_url(redis_url, decode_responses=decode_responses)
     store = RedisDeliveryStore(client, prefix=redis_prefix)
     try:
         key = new_key()
-        await raw.set(store.run_key(key), record)
-        with pytest.raises(DeliveryStoreError, match="unreadable delivery record") as caught:
-            await store.claim(key, lease=LEASE)
-        message = str(caught.value)
-        assert repr(redis_prefix) in message
-        assert key in message
-        assert "127.0.0.1" not in message
+        await raw.set(store.run_key(key), record, px=60_000)
+        if decode_responses and record.startswith(b"\xff"):
+            # the client cannot even hand the bytes over: the store says so (-> 503)
+            with pytest.raises(DeliveryStoreError, match="unreadable delivery record") as caught:
+                await store.claim(key, lease=LEASE)
+            assert repr(redis_prefix) in str(caught.value)
+            assert "127.0.0.1" not in str(caught.value)
+        else:
+            claim = await store.claim(key, lease=LEASE)
+            assert claim.state is ClaimState.CLAIMED
+            assert "unreadable delivery record" in caplog.text
+            assert await raw.get(store.run_key(key)) != record
         assert await state(store, new_key()) is ClaimState.CLAIMED  # the client still works
     finally:
         await client.aclose()
@@ -862,19 +873,35 @@ async def test_redis_unreadable_record_is_a_delivery_store_error(
 
 
 @pytest.mark.redis
+async def test_redis_a_record_that_never_expires_is_claimed(
+    redis_url: str, redis_prefix: str
+) -> None:
+    # A claim record without its lease (PERSIST, a restore) would answer 409 for ever.
+    store = RedisDeliveryStore.from_url(redis_url, prefix=redis_prefix)
+    try:
+        key = new_key()
+        await claimed(store, key)
+        await store._client.persist(store.run_key(key))
+        assert (await store.claim(key, lease=LEASE)).state is ClaimState.CLAIMED
+    finally:
+        await store.aclose()
+
+
+@pytest.mark.redis
 async def test_redis_unreadable_record_message_stays_short_for_a_huge_key(
     redis_url: str, redis_prefix: str
 ) -> None:
-    store = RedisDeliveryStore.from_url(redis_url, prefix=redis_prefix)
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+    store = RedisDeliveryStore(client, prefix=redis_prefix)
     try:
         key = "k" * 10_000
-        await store._client.set(store.run_key(key), b"garbage")
+        await client.set(store.run_key(key), b"\xff\xfe", px=60_000)
         with pytest.raises(DeliveryStoreError, match=redis_prefix) as caught:
             await store.claim(key, lease=LEASE)
         assert len(str(caught.value)) < 300
         assert redis_url not in str(caught.value)
     finally:
-        await store.aclose()
+        await client.aclose()
 
 
 @pytest.mark.redis
@@ -988,14 +1015,16 @@ async def test_redis_claim_is_one_round_trip(
         monkeypatch.undo()
         after = await command_calls(admin)
 
-        # Server side: only EVALSHA came from a client (plus this test's INFO); the GETs and
-        # SETs are the scripts' (proof GET + SET NX, run GET + SET NX; then the run GET).
+        # Server side: only EVALSHA came from a client (plus this test's INFO); the GETs,
+        # SETs and the PTTL are the scripts' (proof GET + SET NX, run GET + SET; then the run
+        # GET and the PTTL that checks the record still expires).
         delta = {name: after[name] - before.get(name, 0) for name in after}
         delta = {name: calls for name, calls in delta.items() if calls}
         assert delta == {
             "cmdstat_evalsha": 2,
             "cmdstat_get": 3,
             "cmdstat_set": 2,
+            "cmdstat_pttl": 1,
             "cmdstat_info": 1,
         }
         assert await store.complete("evt", token, RESPONSE, ttl=LEASE) is True
@@ -1100,13 +1129,33 @@ async def test_redis_a_server_that_comes_back_within_the_retries_is_not_noticed(
 
 
 @given(
-    status=st.integers(min_value=100, max_value=599),
+    status=st.integers(min_value=200, max_value=599),
     body=st.binary(max_size=4096),
-    content_type=st.text(max_size=200),
+    content_type=st.text(
+        alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=200
+    ).filter(lambda text: not text.startswith("application/json")),
 )
 def test_stored_response_bytes_round_trip(status: int, body: bytes, content_type: str) -> None:
     response = StoredResponse(status, body, content_type)
     assert StoredResponse.from_bytes(response.to_bytes()) == response
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        StoredResponse(101, b"{}"),
+        StoredResponse(200, b"{}", "application/json\r\nX-Evil: 1"),
+        StoredResponse(200, b"{NaN"),
+        StoredResponse(200, b'{"a": NaN}'),
+        StoredResponse(200, b"{}", "application/jsön"),
+    ],
+    ids=["1xx", "CRLF in content type", "not JSON", "NaN", "non-ASCII content type"],
+)
+def test_a_stored_response_the_sdk_would_never_send_is_unreadable(
+    response: StoredResponse,
+) -> None:
+    with pytest.raises(ValueError, match="not a stored response"):
+        StoredResponse.from_bytes(response.to_bytes())
 
 
 @given(data=st.binary(max_size=64))

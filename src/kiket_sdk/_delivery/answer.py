@@ -67,5 +67,6 @@ def render_result(result: object) -> bytes:
         check_plain(metadata.model_extra if isinstance(metadata, BaseModel) else metadata)
         return result.model_dump_json(by_alias=True, exclude_none=True).encode()
     if isinstance(result, BaseModel):
+        check_plain(result)
         return result.model_dump_json(by_alias=True).encode()
     return dump(result)

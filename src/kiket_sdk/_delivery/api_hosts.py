@@ -8,7 +8,8 @@ does not cover the body -- and (2) its origin is one the developer allowed:
 * the scheme is ``http`` or ``https``, and an ``https`` base is never downgraded to ``http``;
 * no user info (``user@host``);
 * the host is the configured base URL's host or one of ``allowed_api_hosts``, or a subdomain of
-  one (``eu.kiket.dev`` for ``kiket.dev``; never ``kiket.dev.evil.example``);
+  one (``eu.kiket.dev`` for ``kiket.dev``; never ``kiket.dev.evil.example``; an IP address has
+  no subdomains);
 * the port is the one allowed with that host: the configured base URL's port for its host, the
   port written in an ``allowed_api_hosts`` entry (``"localhost:8443"``), else the scheme's
   default port (443 for https, 80 for http).
@@ -20,10 +21,14 @@ does not cover the body -- and (2) its origin is one the developer allowed:
 (None, None)
 >>> ApiHostPolicy("https://kiket.dev", ["example.org"]).trusted_url("HTTPS://API.Example.org/")
 'https://api.example.org/'
+>>> policy.trusted_url("https://kiket.dev/api#@evil.example"), ApiHostPolicy(
+...     "http://127.0.0.1:9").trusted_url("http://x.127.0.0.1:9")
+('https://kiket.dev/api', None)
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from urllib.parse import SplitResult, urlsplit
 
@@ -76,11 +81,23 @@ class ApiHostPolicy:
         if self.scheme == "https" and scheme != "https":
             return None
         for allowed_host, allowed_port in self.allowed:
-            if (host == allowed_host or host.endswith("." + allowed_host)) and port == (
+            subdomain = host.endswith("." + allowed_host) and not _is_ip(allowed_host)
+            if (host == allowed_host or subdomain) and port == (
                 allowed_port if allowed_port is not None else _DEFAULT_PORTS[scheme]
             ):
-                return parts._replace(scheme=scheme, netloc=parts.netloc.lower()).geturl()
+                # an API *base*: no query or fragment (``#@evil`` would eat the request path)
+                base = parts._replace(scheme=scheme, netloc=parts.netloc.lower(), query="")
+                return base._replace(fragment="").geturl()
         return None
+
+
+def _is_ip(host: str) -> bool:
+    """An IP literal has no subdomains (``x.127.0.0.1`` is not under ``127.0.0.1``)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _host_entry(entry: str) -> tuple[str, int | None]:

@@ -26,10 +26,12 @@ b'{"ratio":null,"n":2}'
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
 import pydantic_core
+from pydantic import BaseModel
 
 from kiket_sdk._delivery import messages as msg
 
@@ -115,8 +117,9 @@ def dump(value: Any) -> bytes:
 
 
 def check_plain(value: Any) -> None:
-    """What pydantic's serializer lets through but strict JSON does not: colliding keys and
-    integers too long to read. Walks dicts, lists, tuples and sets (not models)."""
+    """What pydantic's serializer lets through but strict JSON does not: two keys of one object
+    written alike (``1`` and ``"1"``, an Enum and its value, a ``str`` subclass) and integers
+    too long to read back. Walks dicts, lists, tuples, sets, pydantic models and dataclasses."""
     stack = [value]
     while stack:
         item = stack.pop()
@@ -131,15 +134,31 @@ def check_plain(value: Any) -> None:
             stack.extend(item.values())
         elif isinstance(item, list | tuple | set | frozenset):
             stack.extend(item)
-        elif isinstance(item, int) and item.bit_length() > _MAX_INT_BITS:
-            try:
-                str(item)  # Python's own int/str limit decides, as it does when reading
-            except ValueError:
-                raise TypeError("the answer holds an integer of more than 4,300 digits") from None
+        elif isinstance(item, int):
+            if item.bit_length() > _MAX_INT_BITS:
+                try:
+                    str(item)  # Python's own int/str limit decides, as it does when reading
+                except ValueError:
+                    raise TypeError(
+                        "the answer holds an integer of more than 4,300 digits"
+                    ) from None
+        elif isinstance(item, BaseModel):
+            stack.extend(item.__dict__.values())
+            stack.extend((item.__pydantic_extra__ or {}).values())
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            stack.extend(getattr(item, field.name) for field in dataclasses.fields(item))
 
 
 def _check_keys(mapping: dict[Any, Any]) -> None:
-    written = [str(key).lower() if isinstance(key, bool) else str(key) for key in mapping]
+    written = [_written_key(key) for key in mapping]
     if len(set(written)) != len(written):
         twice = next(w for w in written if written.count(w) > 1)
         raise TypeError(f"the answer has two keys written as {twice[:100]!r}")
+
+
+def _written_key(key: Any) -> str:
+    """A key as the serializer writes it (an Enum as its value, ``True`` as ``true``)."""
+    plain = pydantic_core.to_jsonable_python(key)
+    if isinstance(plain, bool):
+        return "true" if plain else "false"
+    return str(plain)

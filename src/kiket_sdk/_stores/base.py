@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+import pydantic_core
+
 __all__ = [
     "DEFAULT_LEASE",
     "DEFAULT_RESULT_TTL",
@@ -88,7 +90,9 @@ class StoredResponse:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StoredResponse:
-        """Decode what `to_bytes` produced; ``ValueError`` for anything else.
+        """Decode what `to_bytes` produced; ``ValueError`` for anything else -- also for a frame
+        that would send something the SDK never answers (a 1xx status, a content type with
+        control characters, a JSON content type whose body is not strict JSON).
 
         >>> StoredResponse.from_bytes(b"garbage")
         Traceback (most recent call last):
@@ -104,10 +108,20 @@ class StoredResponse:
         if len(data) < start + type_length:
             raise ValueError("not a stored response (truncated content type)")
         try:
-            content_type = data[start : start + type_length].decode("utf-8")
+            content_type = data[start : start + type_length].decode("ascii")
         except UnicodeDecodeError:
-            raise ValueError("not a stored response (content type is not UTF-8)") from None
-        return cls(status_code, data[start + type_length :], content_type)
+            raise ValueError("not a stored response (content type is not ASCII)") from None
+        if not 200 <= status_code <= 599:  # a stored answer is final: never 1xx
+            raise ValueError(f"not a stored response (status {status_code})")
+        if not content_type.isprintable():  # no CR/LF: it goes back out as a header
+            raise ValueError("not a stored response (content type has control characters)")
+        body = data[start + type_length :]
+        if content_type.startswith("application/json"):
+            try:
+                pydantic_core.from_json(body, allow_inf_nan=False)
+            except ValueError:
+                raise ValueError("not a stored response (body is not strict JSON)") from None
+        return cls(status_code, body, content_type)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +69,8 @@ if TYPE_CHECKING:
     from redis.commands.core import AsyncScript
 
 __all__ = ["DEFAULT_PREFIX", "RedisDeliveryStore"]
+
+logger = logging.getLogger("kiket_sdk.stores")
 
 DEFAULT_PREFIX = "kiket:delivery:"
 POOL_SIZE = 50
@@ -104,10 +107,10 @@ if #KEYS == 2 then
   end
 end
 local found = redis.call('GET', KEYS[1])
-if found then
+if found and redis.call('PTTL', KEYS[1]) ~= -1 then
   return found
 end
-redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])  -- free, or a record that never expires
 return 1
 """
 # KEYS[1] = run key; ARGV = owner's claim record, lease ms. Returns 1 if extended.
@@ -235,6 +238,11 @@ class RedisDeliveryStore:
 
     async def claim(self, key: str, *, lease: float, binding: ProofBinding | None = None) -> Claim:
         """See `DeliveryStore.claim`: one script, one round trip."""
+        return await self._claim(key, lease=lease, binding=binding, retried=False)
+
+    async def _claim(
+        self, key: str, *, lease: float, binding: ProofBinding | None, retried: bool
+    ) -> Claim:
         token = new_token()
         keys = [self.run_key(key)]
         args: list[bytes | int] = [_claim_record(token), _milliseconds(lease)]
@@ -251,7 +259,20 @@ class RedisDeliveryStore:
             return Claim(ClaimState.PROOF_REUSED)
         if found == _UNREADABLE_PROOF and binding is not None:
             raise self._unreadable(binding.key)
-        return self._parse(key, found)
+        try:
+            return self._parse(key, found)
+        except DeliveryStoreError:
+            if retried:
+                raise
+        # A damaged run record would answer 503 to every redelivery until it expires (24 h,
+        # past the platform's retries): it is dropped -- only if unchanged -- and claimed anew.
+        logger.error(
+            "dropping an unreadable delivery record for key %r under prefix %r",
+            key[:64],
+            self.prefix,
+        )
+        await self._release_script(keys=[self.run_key(key)], args=[found])
+        return await self._claim(key, lease=lease, binding=binding, retried=True)
 
     async def renew(self, key: str, token: str, *, lease: float) -> bool:
         """See `DeliveryStore.renew`."""
