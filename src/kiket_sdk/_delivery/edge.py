@@ -127,9 +127,16 @@ def webhook_route(path: str) -> tuple[str, str | None] | None:
     return None
 
 
+_JSON_HEADER = (b"content-type", b"application/json")
+
+
 async def _send(send: Send, answer: Answer) -> None:
     headers = [(b"content-length", str(len(answer.body)).encode())]
-    headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()]
+    for name, value in answer.headers.items():
+        if name == "content-type" and value == "application/json":
+            headers.append(_JSON_HEADER)  # the common case, encoded once
+        else:
+            headers.append((name.encode("latin-1"), value.encode("latin-1")))
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
     await send({"type": "http.response.body", "body": answer.body})
 
@@ -168,16 +175,11 @@ class WebhookEndpoint:
     async def _answer(
         self, scope: Scope, receive: Receive, event: str, path_version: str | None
     ) -> Answer:
-        raw_headers = scope["headers"]
-        content_type = next((v for k, v in raw_headers if k.lower() == b"content-type"), None)
-        if content_type is not None and not _json_content_type(content_type.decode("latin-1")):
-            shown = msg.echo(content_type.decode("latin-1"))
-            return failure(415, msg.UNSUPPORTED_MEDIA.format(content_type=shown))
         try:
             delivery = Delivery.from_wire(
                 event=event,
                 body=b"",
-                raw_headers=raw_headers,
+                raw_headers=scope["headers"],
                 path_version=path_version,
                 # the path's version wins: parse the query string only when there is none
                 query_version=None
@@ -186,6 +188,10 @@ class WebhookEndpoint:
             )
         except DuplicateHeaderError as exc:
             return failure(401, msg.DUPLICATE_HEADER.format(name=exc.name))
+        content_type = delivery.headers.get("content-type")
+        if content_type is not None and not _json_content_type(content_type):
+            shown = msg.echo(content_type)
+            return failure(415, msg.UNSUPPORTED_MEDIA.format(content_type=shown))
         body = await _read_body(delivery.headers, receive, self._limits)
         if isinstance(body, Answer):
             # The rest of the body may still come (or never): the connection cannot carry

@@ -73,13 +73,15 @@ class StoredResponse:
     content_type: str = "application/json"
 
     def __post_init__(self) -> None:
-        if isinstance(self.status_code, bool) or not isinstance(self.status_code, int):
+        status = self.status_code
+        if type(status) is not int and (isinstance(status, bool) or not isinstance(status, int)):
             raise TypeError("StoredResponse.status_code must be an int")
-        if not 100 <= self.status_code <= 599:
-            raise ValueError(f"StoredResponse.status_code out of range: {self.status_code}")
-        if not isinstance(self.body, bytes):
+        if not 100 <= status <= 599:
+            raise ValueError(f"StoredResponse.status_code out of range: {status}")
+        if type(self.body) is not bytes:
             object.__setattr__(self, "body", bytes(self.body))
-        if len(self.content_type.encode("utf-8")) > 0xFFFF:
+        # a character is at most 4 UTF-8 bytes: only long texts need encoding to be measured
+        if len(self.content_type) > 0x3FFF and len(self.content_type.encode("utf-8")) > 0xFFFF:
             raise ValueError("StoredResponse.content_type is too long")
 
     def to_bytes(self) -> bytes:
