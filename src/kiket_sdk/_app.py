@@ -440,10 +440,9 @@ class KiketSDK(WebhookRegistry):
         # everything else -- lifespan, /health, /docs, 404s and 405s -- goes to the app.
         if scope["type"] == "http" and scope["method"] == "POST":
             endpoint = self._endpoint or self._webhook_endpoint()
-            path: str = scope["path"]
-            root: str = scope.get("root_path", "")
-            if endpoint.serves(path[len(root) :] if root and path.startswith(root) else path):
-                await endpoint(scope, receive, send)
+            route = endpoint.route_of(scope)
+            if route is not None:  # matched once, here; the endpoint does not match again
+                await endpoint.serve(scope, receive, send, route)
                 return
         await self.app(scope, receive, send)
 

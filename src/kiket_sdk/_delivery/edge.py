@@ -151,22 +151,30 @@ class WebhookEndpoint:
         self._limits = limits
 
     @staticmethod
-    def serves(path: str) -> bool:
-        """Whether ``path`` is one of the webhook routes (see `webhook_route`)."""
-        return webhook_route(path) is not None
+    def route_of(scope: Scope) -> tuple[str, str | None] | None:
+        """``(event, path version)`` when ``scope`` is a request to a webhook route (the
+        ``root_path`` a proxy or mount adds is not part of the route), else ``None``."""
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        return webhook_route(path[len(root) :] if root and path.startswith(root) else path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         params = scope.get("path_params")
         if params and "event" in params:
-            event, path_version = params["event"], params.get("version")
-        else:
-            route = webhook_route(_route_path(scope))
-            if route is None:  # not reachable through the routes this module builds
-                await _send(send, failure(404, "not found"))
-                return
-            event, path_version = route
+            await self.serve(scope, receive, send, (params["event"], params.get("version")))
+            return
+        route = self.route_of(scope)
+        if route is None:  # not reachable through the routes this module builds
+            await _send(send, failure(404, "not found"))
+            return
+        await self.serve(scope, receive, send, route)
+
+    async def serve(
+        self, scope: Scope, receive: Receive, send: Send, route: tuple[str, str | None]
+    ) -> None:
+        """Serve a request already known to be for ``route`` (``(event, path version)``)."""
         try:
-            answer = await self._answer(scope, receive, event, path_version)
+            answer = await self._answer(scope, receive, *route)
         except Exception:  # a bug of ours: still a JSON 500, never a traceback to the caller
             logger.exception("unexpected error while serving a delivery")
             answer = failure(500, "internal error while serving the delivery")
@@ -200,12 +208,6 @@ class WebhookEndpoint:
             return body
         delivery.body = body
         return await self._pipeline().handle(delivery)
-
-
-def _route_path(scope: Scope) -> str:
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "")
-    return path[len(root) :] if root and path.startswith(root) else path
 
 
 def _query_version(scope: Scope) -> str | None:

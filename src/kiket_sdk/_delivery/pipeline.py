@@ -193,13 +193,7 @@ class DeliveryPipeline:
                 payload: Any = model.model_validate(data)
                 return payload, read_envelope(payload)
             envelope = read_envelope(EventEnvelope.model_validate(data))
-        except ValidationError as exc:
-            what = msg.INVALID_PAYLOAD.format(event=spec.event, version=spec.version)
-            raise _Rejected(_validation_answer(exc, what)) from None
-        if model is None:
-            return data, envelope
-        try:
-            return model.model_validate(data), envelope
+            return (data if model is None else model.model_validate(data)), envelope
         except ValidationError as exc:
             what = msg.INVALID_PAYLOAD.format(event=spec.event, version=spec.version)
             raise _Rejected(_validation_answer(exc, what)) from None
