@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pytester"]
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
@@ -31,6 +33,39 @@ def test_readme_quickstart_and_its_test_pass(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+@pytest.mark.slow
+def test_readme_recipe_survives_a_suite_of_tests(pytester: pytest.Pytester) -> None:
+    # The recipe as written, with the sdk imported once at module level, three times over:
+    # each test gets its own fake (and the previous one is stopped) yet sees its own calls.
+    recipe = _block("# test_main.py")
+    _, test_source = recipe.split("from main import sdk\n", 1)
+    tests = [
+        test_source.replace("test_issue_created", f"test_issue_created_{n}").replace(
+            "Printer on fire", f"Printer {n} on fire"
+        )
+        for n in range(3)
+    ]
+    pytester.makepyfile(
+        main=_block("# main.py"),
+        test_main="from main import sdk\n" + "\n".join(tests),
+    )
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=3)
+
+
+@pytest.mark.slow
+def test_readme_quickstart_passes_strict_mypy(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text(_block("# main.py"))
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "main.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_readme_quickstart_registers_its_handlers() -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any
@@ -214,6 +215,7 @@ class KiketSDK(WebhookRegistry):
         self._app: FastAPI | None = None
         self._pipeline: DeliveryPipeline | None = None
         self._endpoint: WebhookEndpoint | None = None
+        self._router: APIRouter | None = None
 
     # -- registration ---------------------------------------------------------------------
 
@@ -242,6 +244,10 @@ class KiketSDK(WebhookRegistry):
                 f"a handler for {event}@{key[1]} is already registered ({self._handlers[key].name})"
             )
         self._handlers[key] = inspect_handler(key[0], key[1], handler, required_scopes)
+        if self._router is not None:
+            from kiket_sdk._docs import documented_route
+
+            self._router.routes.append(documented_route(self._handlers[key]))
         return handler
 
     def _handler_decorator(
@@ -324,7 +330,8 @@ class KiketSDK(WebhookRegistry):
 
     def _jwks(self) -> JWKSCache:
         if self._jwks_cache is None:
-            self._jwks_cache = JWKSCache(jwks_url_for(self.base_url), self.async_client._client)
+            pools = self.async_client._pools
+            self._jwks_cache = JWKSCache(jwks_url_for(self.base_url), pools.current)
         return self._jwks_cache
 
     def _make_pipeline(self) -> DeliveryPipeline:
@@ -406,9 +413,35 @@ class KiketSDK(WebhookRegistry):
             self._health,
         )
 
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: object = None) -> AsyncIterator[None]:
+        """The SDK's lifespan: while it runs, deferred work goes on after each answer and is
+        waited for at the end (up to ``shutdown_grace`` seconds), then the pools and the
+        ledger's store are closed. ``uvicorn main:sdk`` and ``app.include_router(sdk.router)``
+        run it for you; in any other host, enter it from the host's own lifespan.
+
+        Served without it, each delivery's deferred work runs before its request ends, and one
+        warning is logged (see the README's "Inside a host app").
+
+        Example::
+
+            @contextlib.asynccontextmanager
+            async def lifespan(app: Starlette) -> AsyncIterator[None]:
+                async with sdk.lifespan(app):
+                    yield
+
+            host = Starlette(routes=[Mount("/kiket", app=sdk)], lifespan=lifespan)
+        """
+        self.pipeline.lifespan = "running"
+        try:
+            yield
+        finally:
+            await self.aclose()
+
     @property
     def app(self) -> FastAPI:
-        """The FastAPI app: the webhook routes, ``/health``, ``/docs`` and ``/openapi.json``."""
+        """The FastAPI app: the webhook routes, ``/health``, ``/docs`` and ``/openapi.json``;
+        its lifespan is `lifespan`."""
         if self._app is None:
             from kiket_sdk._delivery.edge import build_app
             from kiket_sdk._docs import install_docs
@@ -417,23 +450,36 @@ class KiketSDK(WebhookRegistry):
                 routes=self._routes(),
                 title=self.title,
                 version=self.extension_version or "0.0.0",
-                on_shutdown=self.aclose,
+                lifespan=self.lifespan,
             )
             install_docs(self._app, lambda: self.handlers)
         return self._app
 
     @property
     def router(self) -> APIRouter:
-        """An ``APIRouter`` with the webhook routes and ``/health``, to mount into your app.
+        """An ``APIRouter`` to include in your FastAPI app: the webhook routes, ``/health``,
+        each registered webhook documented in your app's ``/openapi.json``, the SDK's errors
+        as ``{"error": ...}`` bodies, and the SDK's `lifespan` (FastAPI runs the lifespans of
+        included routers). One router per SDK.
+
+        Include it after registering the handlers: FastAPI versions before 0.165 copy a
+        router's routes when it is included, so a handler registered later is served but not
+        documented in your app.
 
         Example::
 
             app = FastAPI()
             app.include_router(sdk.router, prefix="/kiket")
         """
-        from kiket_sdk._delivery.edge import build_router
+        if self._router is None:
+            from kiket_sdk._delivery.edge import build_router
+            from kiket_sdk._docs import documented_route
 
-        return build_router(self._routes())
+            self._router = build_router(
+                [*self._routes(), *(documented_route(s) for s in self._handlers.values())],
+                self.lifespan,
+            )
+        return self._router
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Deliveries skip FastAPI's middleware stack (about half the cost of a delivery);

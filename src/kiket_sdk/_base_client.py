@@ -62,6 +62,8 @@ from kiket_sdk._client_options import (
     lower_keys,
 )
 from kiket_sdk._client_options import base_headers as _base_headers
+from kiket_sdk._exceptions import APIConnectionError, ClientClosedError
+from kiket_sdk._per_event_loop import PerEventLoop
 from kiket_sdk._request_codec import (
     M,
     call_headers,
@@ -104,7 +106,6 @@ class _BaseAPIClient(Generic[_HttpxClientT]):
 
     # What ``with_options`` copies; a subclass with more per-client state extends this tuple.
     _copied_attributes: ClassVar[tuple[str, ...]] = (
-        "_client",
         "_base_url",
         "_workspace_token",
         "_timeout",
@@ -114,8 +115,11 @@ class _BaseAPIClient(Generic[_HttpxClientT]):
         "_sleep",
         "_last_rate_limit",
     )
-    _client: _HttpxClientT
     _owns_client: bool
+
+    def _http(self) -> _HttpxClientT:
+        """The pool to send with (raises `ClientClosedError` once the client is closed)."""
+        raise NotImplementedError
 
     def _configure(
         self,
@@ -217,7 +221,7 @@ class _BaseAPIClient(Generic[_HttpxClientT]):
             extra_headers=extra_headers,
             idempotency_key=idempotency_key,
         )
-        request = self._client.build_request(
+        request = self._http().build_request(
             method,
             self._base_url + path,
             params=encode_params(params),
@@ -268,6 +272,20 @@ class _BaseAPIClient(Generic[_HttpxClientT]):
 
 class SyncAPIClient(_BaseAPIClient[httpx.Client]):
     """Blocking Kiket API client core; see the module docstring."""
+
+    _copied_attributes: ClassVar[tuple[str, ...]] = (
+        *_BaseAPIClient._copied_attributes,
+        "_client",
+    )
+    _client: httpx.Client
+
+    def _http(self) -> httpx.Client:
+        if self._client.is_closed:
+            raise ClientClosedError(
+                f"this {type(self).__name__} was closed (close() or the end of 'with'); "
+                "create a new client"
+            )
+        return self._client
 
     def __init__(
         self,
@@ -328,7 +346,7 @@ class SyncAPIClient(_BaseAPIClient[httpx.Client]):
         retries_done = 0
         while True:
             try:
-                response = self._client.send(request)
+                response = self._http().send(request)
             except httpx.TransportError as exc:
                 delay = self._delay_after_error(exc, retries_done, retryable)
                 if delay is None:
@@ -385,7 +403,27 @@ class SyncAPIClient(_BaseAPIClient[httpx.Client]):
 
 
 class AsyncAPIClient(_BaseAPIClient[httpx.AsyncClient]):
-    """Asynchronous twin of ``SyncAPIClient``: same options, same behaviour, ``await`` calls."""
+    """Asynchronous twin of ``SyncAPIClient``: same options, same behaviour, ``await`` calls.
+
+    Usable from any event loop, and from any number of loops in sequence (``asyncio.run`` called
+    again and again, ``TestClient`` with or without ``with``, pytest-asyncio's per-test loops):
+    each loop gets its own connection pool, shared by every call and every ``with_options`` copy
+    made in it, and closed when the loop shuts down (see ``kiket_sdk._per_event_loop``).
+    A closed client raises `ClientClosedError`.
+    """
+
+    _copied_attributes: ClassVar[tuple[str, ...]] = (
+        *_BaseAPIClient._copied_attributes,
+        "_pools",
+    )
+
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        """The running event loop's connection pool."""
+        return self._pools.current()
+
+    def _http(self) -> httpx.AsyncClient:
+        return self._pools.current()
 
     def __init__(
         self,
@@ -400,8 +438,12 @@ class AsyncAPIClient(_BaseAPIClient[httpx.AsyncClient]):
         """Configure the client; the same settings and fallbacks as ``SyncAPIClient``."""
         self._configure(base_url, workspace_token, timeout, max_retries, default_headers)
         self._owns_client = http_client is None
-        self._client = (
-            http_client if http_client is not None else httpx.AsyncClient(timeout=timeout)
+        self._pools: PerEventLoop[httpx.AsyncClient] = PerEventLoop(
+            lambda: httpx.AsyncClient(timeout=timeout),
+            close=lambda pool: pool.aclose(),
+            given=http_client,
+            is_closed=lambda pool: pool.is_closed,
+            name=type(self).__name__,
         )
         self._sleep: Callable[[float], Awaitable[object]] = anyio.sleep
 
@@ -440,11 +482,21 @@ class AsyncAPIClient(_BaseAPIClient[httpx.AsyncClient]):
         retries_done = 0
         while True:
             try:
-                response = await self._client.send(request)
+                response = await self._pools.current().send(request)
             except httpx.TransportError as exc:
                 delay = self._delay_after_error(exc, retries_done, retryable)
                 if delay is None:
                     raise connection_error(exc, request) from exc
+            except RuntimeError as exc:
+                if self._pools.owned or "loop" not in str(exc):
+                    raise
+                # The caller's own http_client, used from another event loop than its first.
+                raise APIConnectionError(
+                    f"the http_client given to {type(self).__name__} belongs to another event "
+                    "loop; let the client make its own pools (no http_client=), or make one "
+                    "httpx.AsyncClient per loop",
+                    request=request,
+                ) from exc
             else:
                 self._observe(response)
                 if response.is_success:
@@ -480,9 +532,10 @@ class AsyncAPIClient(_BaseAPIClient[httpx.AsyncClient]):
         return await self._call_json("DELETE", path, options)
 
     async def aclose(self) -> None:
-        """Close the connection pool if this client created it (copies never close it)."""
+        """Close the connection pools if this client created them (copies never close them);
+        later calls raise `ClientClosedError`. A pool given as ``http_client`` stays open."""
         if self._owns_client:
-            await self._client.aclose()
+            await self._pools.aclose()
 
     async def close(self) -> None:
         """Alias of ``aclose()``."""

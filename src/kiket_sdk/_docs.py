@@ -8,12 +8,14 @@ Every registered (event, version) appears as its own operation, ``POST /v/{versi
 from __future__ import annotations
 
 import importlib.resources
+import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, get_type_hints
 
-from fastapi import FastAPI
+from fastapi import Body, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -24,7 +26,7 @@ from kiket_sdk._delivery.handlers import HandlerSpec
 from kiket_sdk._generated.catalogue import payload_model
 from kiket_sdk._generated.models import Allow, Deny, InboundError, Pending
 
-__all__ = ["install_docs", "webhook_operations"]
+__all__ = ["documented_route", "install_docs", "webhook_operations"]
 
 STATIC_PATH = "/_kiket/static"
 _ERRORS = {
@@ -112,6 +114,51 @@ def _operation(spec: HandlerSpec) -> dict[str, Any]:
     if spec.required_scopes:
         operation["x-kiket-required-scopes"] = list(spec.required_scopes)
     return operation
+
+
+def documented_route(spec: HandlerSpec) -> APIRoute:
+    """A FastAPI route that only documents ``spec`` in a host app's ``/openapi.json``.
+
+    The SDK's own routes serve the deliveries (they come first in ``sdk.router``, so this route
+    is never reached); this one exists because FastAPI documents only its own ``APIRoute``s.
+    Its operation is `webhook_operations`' (the one description of a webhook); the body and
+    answer models are declared on the endpoint so that FastAPI puts their schemas into the
+    host document's components.
+    """
+    payload = spec.model or payload_model(spec.event, spec.version)
+    answer = _answer_model(spec)
+
+    async def document_only(**_: Any) -> None:  # pragma: no cover - never routed to
+        raise RuntimeError("documentation route")
+
+    body_type: Any = payload if payload is not None else dict[str, Any]
+    document_only.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                "payload", inspect.Parameter.KEYWORD_ONLY, annotation=body_type, default=Body()
+            )
+        ]
+    )
+    operation = _operation(spec)
+    return APIRoute(
+        f"/v/{spec.version}/webhooks/{spec.event}",
+        document_only,
+        methods=["POST"],
+        response_model=answer if answer is not None else Allow | Deny | Pending | dict[str, Any],
+        responses={
+            int(status): {"model": InboundError, "description": text}
+            for status, text in _ERRORS.items()
+        },
+        tags=operation["tags"],
+        summary=operation["summary"],
+        description=operation["description"],
+        operation_id=operation["operationId"],
+        openapi_extra={
+            key: operation[key]
+            for key in ("parameters", "x-kiket-required-scopes")
+            if key in operation
+        },
+    )
 
 
 def install_docs(

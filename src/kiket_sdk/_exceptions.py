@@ -49,6 +49,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "InternalServerError",
@@ -73,6 +74,15 @@ class KiketSDKError(Exception):
 
 class ConfigurationError(KiketSDKError):
     """A required setting is missing or invalid; the message names what to set."""
+
+
+class ClientClosedError(KiketSDKError):
+    """A call was made on a client after it was closed (``aclose()``/``close()`` or the end of
+    its ``with`` block). Make a new client; closing is for the end of a client's life.
+
+    ``KiketSDK``'s own clients are made anew after the SDK shuts down, so this only concerns
+    clients you create and close yourself.
+    """
 
 
 class ScopeError(KiketSDKError):

@@ -177,7 +177,8 @@ class JWKSCache:
 
     Args:
         jwks_url: where the keys are published; build it with `jwks_url_for`.
-        client: the ``httpx.AsyncClient`` to fetch with.
+        client: the ``httpx.AsyncClient`` to fetch with, or a callable returning the one to
+            use now (``AsyncKiketClient``'s per-event-loop pools are handed in that way).
         ttl: seconds the fetched keys count as fresh (default 3600).
         min_refetch_interval: seconds between a successful fetch and the next one (default 10).
         timeout: seconds one fetch may take (default 10).
@@ -196,7 +197,7 @@ class JWKSCache:
     def __init__(
         self,
         jwks_url: str,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | Callable[[], httpx.AsyncClient],
         *,
         ttl: float = 3600,
         min_refetch_interval: float = 10,
@@ -225,6 +226,7 @@ class JWKSCache:
         self._failures = 0  # failed fetches since the last success
         self._fetches = 0  # completed fetches, good or bad: waiters reuse the one they waited on
         self._lock = asyncio.Lock()
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def from_jwks(cls, jwks: Mapping[str, Any]) -> JWKSCache:
@@ -253,7 +255,7 @@ class JWKSCache:
         if key is not None:
             return key
         fetches_seen = self._fetches
-        async with self._lock:
+        async with self._fetch_lock():
             # A fetch that completed while this caller waited is shared, never repeated.
             if (
                 not (self._is_fresh() and kid in self._keys)
@@ -306,10 +308,21 @@ class JWKSCache:
             self._next_fetch_at = self._clock() + self._min_refetch_interval
         self._fetches += 1
 
+    def _fetch_lock(self) -> asyncio.Lock:
+        """The lock serialising fetches; a new one for each event loop the cache is used from
+        (an asyncio lock belongs to one loop)."""
+        loop = asyncio.get_running_loop()
+        if self._lock_loop is not loop:
+            if self._lock_loop is not None:
+                self._lock = asyncio.Lock()
+            self._lock_loop = loop
+        return self._lock
+
     async def _download(self) -> bytes:
         """The JWKS document's bytes; `_FetchError` on a non-2xx answer or a too big body."""
         headers = {"Accept": "application/json"}
-        async with self._client.stream(
+        client = self._client if isinstance(self._client, httpx.AsyncClient) else self._client()
+        async with client.stream(
             "GET", self._url, headers=headers, timeout=self._timeout
         ) as response:
             if not response.is_success:

@@ -43,6 +43,7 @@ from kiket_sdk._exceptions import (
     APIStatusError,
     APITimeoutError,
     BadRequestError,
+    ClientClosedError,
     ConfigurationError,
     ConflictError,
     InternalServerError,
@@ -638,6 +639,10 @@ async def test_close_leaves_a_caller_owned_pool_open(harness: Harness) -> None:
         with SyncAPIClient(base_url=harness.base_url) as owned:
             owned.get("/echo")
         assert owned._client.is_closed
+        with pytest.raises(ClientClosedError, match="was closed"):
+            owned.get("/echo")
+        with pytest.raises(ClientClosedError):  # copies share the closed pool
+            owned.with_options(timeout=1.0).get("/echo")
     else:
         async with httpx.AsyncClient() as apool:
             async with AsyncAPIClient(base_url=harness.base_url, http_client=apool) as aclient:
@@ -645,7 +650,13 @@ async def test_close_leaves_a_caller_owned_pool_open(harness: Harness) -> None:
             assert not apool.is_closed
         async with AsyncAPIClient(base_url=harness.base_url) as aowned:
             await aowned.get("/echo")
-        assert aowned._client.is_closed
+            pool_of_this_loop = aowned._client
+            copy = aowned.with_options(timeout=1.0)
+        assert pool_of_this_loop.is_closed
+        with pytest.raises(ClientClosedError, match="was closed"):
+            await aowned.get("/echo")
+        with pytest.raises(ClientClosedError):  # copies share the closed pools
+            await copy.get("/echo")
 
 
 # --- pure pieces --------------------------------------------------------------------------------

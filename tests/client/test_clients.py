@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kiket_sdk._client import AsyncKiketClient, KiketClient
+from kiket_sdk._exceptions import ClientClosedError
 from kiket_sdk._generated import models as m
 from kiket_sdk._generated.operations import GeneratedSyncClient
 from kiket_sdk._version import __version__
@@ -605,7 +606,10 @@ async def test_async_context_manager_closes_its_pool(server_url: str) -> None:
         async with client.for_delivery(RUNTIME_TOKEN, VERSION) as delivery:
             await delivery.jwks.get()
         assert not client._client.is_closed
-    assert client._client.is_closed
+        pool = client._client
+    assert pool.is_closed
+    with pytest.raises(ClientClosedError):
+        await client.extension.rate_limit()
 
 
 # --- per-delivery copies ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ b'{"ratio":null}'
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,9 @@ class Answer:
     body: bytes
     headers: dict[str, str] = field(default_factory=_json_headers)
     deferred: list[DeferredCall] = field(default_factory=list)
+    jobs: list[asyncio.Task[None]] = field(default_factory=list)
+    """Work this delivery started that goes on after the answer (its deferred calls, a handler
+    past its timeout); awaited in the request itself when no lifespan is running."""
 
 
 def error_body(message: str, **details: Any) -> bytes:

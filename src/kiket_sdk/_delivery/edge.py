@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from kiket_sdk._delivery import messages as msg
@@ -159,6 +160,9 @@ class WebhookEndpoint:
         return webhook_route(path[len(root) :] if root and path.startswith(root) else path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "POST":
+            await _send(send, _method_not_allowed("POST"))
+            return
         params = scope.get("path_params")
         if params and "event" in params:
             await self.serve(scope, receive, send, (params["event"], params.get("version")))
@@ -173,15 +177,22 @@ class WebhookEndpoint:
         self, scope: Scope, receive: Receive, send: Send, route: tuple[str, str | None]
     ) -> None:
         """Serve a request already known to be for ``route`` (``(event, path version)``)."""
+        pipeline = self._pipeline()
         try:
-            answer = await self._answer(scope, receive, *route)
+            answer = await self._answer(pipeline, scope, receive, *route)
         except Exception:  # a bug of ours: still a JSON 500, never a traceback to the caller
             logger.exception("unexpected error while serving a delivery")
             answer = failure(500, "internal error while serving the delivery")
         await _send(send, answer)
+        await pipeline.after_answer(answer)
 
     async def _answer(
-        self, scope: Scope, receive: Receive, event: str, path_version: str | None
+        self,
+        pipeline: DeliveryPipeline,
+        scope: Scope,
+        receive: Receive,
+        event: str,
+        path_version: str | None,
     ) -> Answer:
         try:
             delivery = Delivery.from_wire(
@@ -207,7 +218,7 @@ class WebhookEndpoint:
             body.headers["connection"] = "close"
             return body
         delivery.body = body
-        return await self._pipeline().handle(delivery)
+        return await pipeline.handle(delivery)
 
 
 def _query_version(scope: Scope) -> str | None:
@@ -218,45 +229,80 @@ def _query_version(scope: Scope) -> str | None:
     return values[0] if values else None
 
 
+def _method_not_allowed(allowed: str) -> Answer:
+    answer = failure(405, msg.METHOD_NOT_ALLOWED.format(allowed=allowed))
+    answer.headers["allow"] = allowed
+    return answer
+
+
+class _HealthEndpoint:
+    """``GET /health``: ``health()``'s JSON object."""
+
+    def __init__(self, health: Callable[[], Mapping[str, Any]]) -> None:
+        self._health = health
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] not in ("GET", "HEAD"):
+            await _send(send, _method_not_allowed("GET, HEAD"))
+            return
+        await JSONResponse(dict(self._health()))(scope, receive, send)
+
+
 def build_routes(
     pipeline: Callable[[], DeliveryPipeline],
     limits: EdgeLimits,
     health: Callable[[], Mapping[str, Any]],
 ) -> list[Route]:
-    """The webhook routes and ``/health`` (``health()`` gives its JSON object)."""
+    """The webhook routes and ``/health`` (``health()`` gives its JSON object).
+
+    The routes answer for themselves wherever they are mounted: they take every method and
+    refuse a wrong one with 405, an ``{"error": ...}`` body and ``Allow`` (not the host's
+    ``{"detail": ...}``), and each is also served with one trailing slash rather than
+    redirected (a 307 would make the sender post the body again).
+    """
     webhook = WebhookEndpoint(pipeline, limits)
+    health_endpoint = _HealthEndpoint(health)
+    routes: list[Route] = []
+    for path, endpoint in (
+        ("/v/{version}/webhooks/{event}", webhook),
+        ("/webhooks/{event}", webhook),
+        ("/health", health_endpoint),
+    ):
+        routes.append(Route(path, endpoint, methods=None, include_in_schema=False))
+        routes.append(Route(path + "/", endpoint, methods=None, include_in_schema=False))
+    return routes
 
-    async def health_endpoint(request: Request) -> JSONResponse:
-        return JSONResponse(dict(health()))
 
-    return [
-        Route("/v/{version}/webhooks/{event}", webhook, methods=["POST"], include_in_schema=False),
-        Route("/webhooks/{event}", webhook, methods=["POST"], include_in_schema=False),
-        Route("/health", health_endpoint, methods=["GET"], include_in_schema=False),
-    ]
+Lifespan = Callable[[Any], contextlib.AbstractAsyncContextManager[None]]
 
 
-def build_router(routes: list[Route]) -> APIRouter:
-    """An ``APIRouter`` holding ``routes``."""
-    router = APIRouter()
+def build_router(routes: Sequence[BaseRoute], lifespan: Lifespan) -> APIRouter:
+    """An ``APIRouter`` holding ``routes`` (the SDK's own first: they are matched in order)
+    that carries ``lifespan`` into the app including it (FastAPI >= 0.112.2 merges router
+    lifespans on ``include_router``)."""
+    router = APIRouter(lifespan=lifespan)
     router.routes.extend(routes)
     return router
 
 
+async def _error_body(request: Request, exc: Exception) -> Response:
+    """Starlette's own HTTP errors (404 for an unknown path, ...) in the SDK's error shape."""
+    status = getattr(exc, "status_code", 500)
+    detail = getattr(exc, "detail", None)
+    answer = failure(status, detail if isinstance(detail, str) else "request refused")
+    headers = dict(getattr(exc, "headers", None) or {})
+    return Response(answer.body, status, headers=headers, media_type="application/json")
+
+
 def build_app(
     *,
-    routes: list[Route],
+    routes: Sequence[BaseRoute],
     title: str,
     version: str,
-    on_shutdown: Callable[[], Awaitable[None]],
+    lifespan: Lifespan,
 ) -> FastAPI:
-    """The FastAPI app: ``routes`` and a lifespan that calls ``on_shutdown`` at the end."""
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await on_shutdown()
-
+    """The FastAPI app: ``routes``, ``lifespan``, and errors as ``{"error": ...}`` bodies."""
     app = FastAPI(title=title, version=version, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.router.routes.extend(routes)
+    app.add_exception_handler(StarletteHTTPException, _error_body)
     return app

@@ -47,6 +47,14 @@ SIGNATURE_WITHOUT_SECRET = (
     "the delivery is signed (X-Kiket-Signature) but no webhook secret is configured: set "
     "KIKET_WEBHOOK_SECRET or pass webhook_secret="
 )
+METHOD_NOT_ALLOWED = "method not allowed here; allowed: {allowed}"
+NO_LIFESPAN = (
+    "a delivery was served without the SDK's lifespan (a sub-app mount, a host app that does "
+    "not run router lifespans, or TestClient without 'with'): each delivery's deferred work now "
+    "runs before its request ends, and nothing drains work or closes pools at shutdown. Serve "
+    "the SDK itself (uvicorn main:sdk), include sdk.router in a FastAPI app, or enter "
+    "sdk.lifespan(app) in your app's lifespan."
+)
 VERIFY_DISABLED = (
     "webhook verification is DISABLED (verify=False): any caller can invoke your handlers. "
     "Use this for local development only."

@@ -22,7 +22,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import anyio.to_thread
 from pydantic import ValidationError
@@ -110,6 +110,11 @@ class DeliveryPipeline:
         self._unhandled_logged: set[tuple[str, str]] = set()
         self._refused_hosts: set[str] = set()
         self.accepting = True
+        self.lifespan: Literal["unknown", "running", "none"] = "unknown"
+        """``"running"``: a lifespan will shut this pipeline down (``sdk.lifespan``); ``"none"``:
+        the caller knows there is none and settles each delivery (the testing kit);
+        ``"unknown"``: served without one, warned about once (see `after_answer`)."""
+        self._lifespan_warned = False
 
     # -- one delivery -----------------------------------------------------------------------
 
@@ -128,8 +133,24 @@ class DeliveryPipeline:
                 self._idle.set()
         if answer.deferred:
             for call in answer.deferred:
-                self._spawn(self._run_deferred(call))
+                answer.jobs.append(self._spawn(self._run_deferred(call)))
         return answer
+
+    async def after_answer(self, answer: Answer) -> None:
+        """Call once ``answer`` was sent. While a lifespan runs (`lifespan` is ``"running"``)
+        the delivery's jobs go on in the background and shutdown waits for them; without one
+        nothing would wait for them -- the event loop may even close right after the request
+        (``TestClient`` without ``with``) -- so they are awaited here, in the request, the way
+        Starlette runs background tasks. With `lifespan` ``"unknown"`` the first delivery logs
+        one warning that says how to plug the SDK's lifespan in."""
+        if self.lifespan == "running":
+            return
+        if self.lifespan == "unknown" and not self._lifespan_warned:
+            self._lifespan_warned = True
+            logger.warning(msg.NO_LIFESPAN)
+        while answer.jobs:
+            await asyncio.gather(*answer.jobs, return_exceptions=True)  # each logs its failure
+            answer.jobs = [job for job in answer.jobs if not job.done()]
 
     async def _process(self, delivery: Delivery) -> Answer:
         try:
@@ -225,7 +246,7 @@ class DeliveryPipeline:
             self.ledger.drop(ticket)
             await self.ledger.finish(ticket, outcome.answer)
             return outcome.answer
-        self._spawn(self._record_when_done(ticket, outcome.pending))
+        outcome.answer.jobs.append(self._spawn(self._record_when_done(ticket, outcome.pending)))
         return outcome.answer
 
     async def _record_when_done(self, ticket: Ticket, pending: Awaitable[Answer]) -> None:
@@ -234,8 +255,8 @@ class DeliveryPipeline:
         finally:
             self.ledger.drop(ticket)
         await self.ledger.finish(ticket, answer)
-        for call in answer.deferred:
-            self._spawn(self._run_deferred(call))
+        for call in answer.deferred:  # already a background job: run them here, in turn
+            await self._run_deferred(call)
 
     def _no_handler(self, event: str, version: str) -> Answer:
         registered = sorted(v for (e, v) in self.handlers if e == event)
@@ -253,10 +274,11 @@ class DeliveryPipeline:
 
     # -- work after the answer, and shutdown ----------------------------------------------
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     async def _run_deferred(self, call: DeferredCall) -> None:
         fn, args, kwargs = call

@@ -51,6 +51,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from kiket_sdk._exceptions import ConfigurationError
+from kiket_sdk._per_event_loop import PerEventLoop
 from kiket_sdk._stores.base import (
     DEFAULT_LEASE,
     Claim,
@@ -184,13 +185,32 @@ def _done_record(response: StoredResponse) -> bytes:
     return json.dumps({"state": "done", "response": frame}, separators=(",", ":")).encode()
 
 
+class _RedisSession:
+    """A Redis client with the store's scripts and pipeline registered on it (a Redis client's
+    connections belong to one event loop, so a store made from a URL has one per loop)."""
+
+    def __init__(self, client: Redis) -> None:
+        self.client = client
+        self.claim_script: AsyncScript = client.register_script(_CLAIM_LUA)
+        self.renew_script: AsyncScript = client.register_script(_RENEW_LUA)
+        self.complete_script: AsyncScript = client.register_script(_COMPLETE_LUA)
+        self.release_script: AsyncScript = client.register_script(_RELEASE_LUA)
+        self.pipeline = AutoPipeline(client)
+
+
+async def _never_close(session: _RedisSession) -> None:
+    """A client given to the store belongs to its giver."""
+
+
 class RedisDeliveryStore:
     """A `DeliveryStore` in Redis, shared by all replicas of an extension.
 
     ``url_or_client`` is a ``redis://`` / ``rediss://`` / ``unix://`` URL (the store creates
     and owns the client; `aclose` closes it) or a ``redis.asyncio.Redis`` client (used as
     configured, give it timeouts; left open by `aclose`; ``decode_responses`` may be either).
-    Nothing connects until the first call.
+    Nothing connects until the first call. A store made from a URL works from any event loop,
+    and from loops in sequence (``TestClient`` without ``with``, ``asyncio.run`` twice): each
+    loop gets its own client, closed with the loop; a given client is used as it is.
 
     A URL gets a blocking pool of 50 connections (calls beyond that wait up to 20 s for one),
     2 s connect and read timeouts, and 3 retries with exponential backoff on connection errors
@@ -208,21 +228,33 @@ class RedisDeliveryStore:
         self._run_prefix = _utf8(f"{prefix}run:")
         self._proof_prefix = _utf8(f"{prefix}proof:")
         if isinstance(url_or_client, str):
-            self._client = _redis_client_from_url(url_or_client)
+            url = url_or_client
+            # The first client is made now: a bad URL or a missing redis package fails here.
+            unused = [_RedisSession(_redis_client_from_url(url))]
+            self._sessions: PerEventLoop[_RedisSession] = PerEventLoop(
+                lambda: unused.pop() if unused else _RedisSession(_redis_client_from_url(url)),
+                close=lambda session: session.client.aclose(),
+                name=type(self).__name__,
+            )
             self._owns_client = True
         else:
-            self._client = url_or_client
+            self._sessions = PerEventLoop(
+                lambda: _RedisSession(url_or_client),
+                close=_never_close,
+                given=_RedisSession(url_or_client),
+                name=type(self).__name__,
+            )
             self._owns_client = False
-        self._claim_script: AsyncScript = self._client.register_script(_CLAIM_LUA)
-        self._renew_script: AsyncScript = self._client.register_script(_RENEW_LUA)
-        self._complete_script: AsyncScript = self._client.register_script(_COMPLETE_LUA)
-        self._release_script: AsyncScript = self._client.register_script(_RELEASE_LUA)
-        self._pipeline = AutoPipeline(self._client)
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = DEFAULT_PREFIX) -> RedisDeliveryStore:
         """A store with its own client for ``url`` (closed by `aclose`)."""
         return cls(url, prefix=prefix)
+
+    @property
+    def _client(self) -> Redis:
+        """The Redis client of the running event loop."""
+        return self._sessions.current().client
 
     def __repr__(self) -> str:
         # Never the URL: it may hold a password.
@@ -250,7 +282,8 @@ class RedisDeliveryStore:
             keys.append(self.proof_key(binding.key))
             args += [b"fp:" + _utf8(binding.fingerprint), _milliseconds(binding.ttl)]
         try:
-            found = await self._pipeline.call(self._claim_script, keys, args)
+            session = self._sessions.current()
+            found = await session.pipeline.call(session.claim_script, keys, args)
         except UnicodeDecodeError:  # a client with decode_responses got a non-UTF-8 record
             raise self._unreadable(key) from None
         if found == _CLAIMED:
@@ -271,20 +304,21 @@ class RedisDeliveryStore:
             key[:64],
             self.prefix,
         )
-        await self._release_script(keys=[self.run_key(key)], args=[found])
+        await session.release_script(keys=[self.run_key(key)], args=[found])
         return await self._claim(key, lease=lease, binding=binding, retried=True)
 
     async def renew(self, key: str, token: str, *, lease: float) -> bool:
         """See `DeliveryStore.renew`."""
-        renewed = await self._renew_script(
+        renewed = await self._sessions.current().renew_script(
             keys=[self.run_key(key)], args=[_claim_record(token), _milliseconds(lease)]
         )
         return bool(renewed == 1)
 
     async def complete(self, key: str, token: str, response: StoredResponse, *, ttl: float) -> bool:
         """See `DeliveryStore.complete`."""
-        stored = await self._pipeline.call(
-            self._complete_script,
+        session = self._sessions.current()
+        stored = await session.pipeline.call(
+            session.complete_script,
             [self.run_key(key)],
             [_claim_record(token), _done_record(response), _milliseconds(ttl)],
         )
@@ -292,7 +326,9 @@ class RedisDeliveryStore:
 
     async def release(self, key: str, token: str) -> None:
         """See `DeliveryStore.release`."""
-        await self._release_script(keys=[self.run_key(key)], args=[_claim_record(token)])
+        await self._sessions.current().release_script(
+            keys=[self.run_key(key)], args=[_claim_record(token)]
+        )
 
     async def wait(
         self, key: str, *, timeout: float, poll: float = 0.05, lease: float = DEFAULT_LEASE
@@ -301,9 +337,10 @@ class RedisDeliveryStore:
         return await wait_by_polling(self, key, timeout=timeout, poll=poll, lease=lease)
 
     async def aclose(self) -> None:
-        """Close the client if this store created it."""
+        """Close the clients if this store created them (one per event loop it was used
+        from; see ``kiket_sdk._per_event_loop``); a given client is left open."""
         if self._owns_client:
-            await self._client.aclose()
+            await self._sessions.aclose()
 
     def _parse(self, key: str, found: Any) -> Claim:
         # `found` is the record another claimant wrote (bytes, or str with decode_responses).

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
         delivery_body,
         jwks_for,
         replay_payload,
+        route_outbound,
+        settle,
         signed_headers,
     )
     from kiket_sdk.testing._fake_kiket import FakeKiket, RecordedCall
@@ -45,6 +47,8 @@ _EXPORTS: dict[str, str] = {
     "generate_signing_key": "kiket_sdk.testing._tokens",
     "jwks_for": "kiket_sdk.testing._delivery",
     "replay_payload": "kiket_sdk.testing._delivery",
+    "route_outbound": "kiket_sdk.testing._delivery",
+    "settle": "kiket_sdk.testing._delivery",
     "serve_app": "kiket_sdk.testing._server",
     "set_path": "kiket_sdk.testing._payloads",
     "sign_runtime_token": "kiket_sdk.testing._tokens",
@@ -62,8 +66,10 @@ __all__ = [
     "generate_signing_key",
     "jwks_for",
     "replay_payload",
+    "route_outbound",
     "serve_app",
     "set_path",
+    "settle",
     "sign_runtime_token",
     "signed_headers",
 ]

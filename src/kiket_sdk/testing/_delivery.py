@@ -3,15 +3,15 @@
 Two flavours, chosen on purpose:
 
 * ``await deliver(sdk, event, payload)``: async, through ``httpx.ASGITransport``. Use it from
-  async tests (``pytest-asyncio``) and anywhere an event loop is already running. The ASGI
-  lifespan is *not* run, so the sdk's clients stay open across deliveries; close them with
-  ``await sdk.aclose()`` when done.
-* ``deliver_sync(sdk, event, payload)``: blocking. It runs ``deliver`` on ONE long-lived event
-  loop in a daemon thread shared by every sync delivery, and waits for the answer. We do not use
-  ``starlette.testclient.TestClient`` here on purpose: it starts a fresh event loop per request,
-  and the sdk's pooled async client then reuses connections bound to a closed loop ("Event loop
-  is closed" on the second delivery). Use one flavour per sdk object: its pooled client belongs
-  to the loop of the first delivery.
+  async tests (``pytest-asyncio``) and anywhere an event loop is already running.
+* ``deliver_sync(sdk, event, payload)``: blocking. It runs ``deliver`` on one long-lived event
+  loop in a daemon thread shared by every sync delivery, and waits for the answer.
+
+Neither runs the ASGI lifespan, and both say so to the sdk: each delivery's deferred work is
+finished before the answer is returned to the test (no warning is logged). The sdk's clients
+work from any event loop, so the flavours can be mixed, and with ``TestClient``.
+`route_outbound` points an sdk's outbound calls at a fake (the ``kiket_fake`` fixture does it
+per test); `settle` runs its shutdown.
 
 Both serialise the payload (a dict, or a pydantic model dumped by alias), sign it with ``secret``
 or the sdk's first configured webhook secret, and post it to ``/v/{version}/webhooks/{event}``.
@@ -48,6 +48,8 @@ __all__ = [
     "delivery_body",
     "jwks_for",
     "replay_payload",
+    "route_outbound",
+    "settle",
     "signed_headers",
 ]
 
@@ -129,6 +131,9 @@ async def deliver(
     ``headers`` are added last, so they can override the signature headers (to test refusals).
     """
     path, body, all_headers = _request(sdk, event, payload, version, secret, headers)
+    pipeline = sdk.pipeline
+    if pipeline.lifespan == "unknown":  # no lifespan here, knowingly: each delivery settles
+        pipeline.lifespan = "none"
     transport = httpx.ASGITransport(app=sdk)
     async with httpx.AsyncClient(transport=transport, base_url=_TEST_BASE_URL) as http:
         return await http.post(path, content=body, headers=all_headers)
@@ -169,6 +174,35 @@ def deliver_sync(
         _background_loop(),
     )
     return future.result(timeout)
+
+
+def route_outbound(sdk: KiketSDK, base_url: str) -> str:
+    """Point ``sdk``'s outbound calls (API, signing keys, runtime-token checks) at
+    ``base_url`` -- a `FakeKiket`'s URL -- and return the base URL it had, to restore later with
+    another call. Blocking; use it between deliveries, not during one.
+
+    The SDK is settled first, as at a shutdown (deferred work finished, pools and its ledger
+    closed), so nothing carries over: calls of the new period go to ``base_url`` alone, and
+    events delivered before are not answered from the ledger again. The ``kiket_fake`` fixture
+    does this for every SDK a test delivers to with ``kiket_deliver``, and undoes it after.
+
+    ```python
+    previous = route_outbound(sdk, fake.url)
+    try:
+        deliver_sync(sdk, "issue.created", event_payload("issue.created"))
+    finally:
+        route_outbound(sdk, previous)
+    ```
+    """
+    settle(sdk)
+    previous, sdk.base_url = sdk.base_url, base_url.rstrip("/")
+    return previous
+
+
+def settle(sdk: KiketSDK, timeout: float | None = 60.0) -> None:
+    """Run ``sdk``'s shutdown (``await sdk.aclose()``: deferred work, pools, ledger) on the
+    loop that `deliver_sync` uses, and wait for it (blocking; ``timeout`` in seconds)."""
+    asyncio.run_coroutine_threadsafe(sdk.aclose(), _background_loop()).result(timeout)
 
 
 def replay_payload(
