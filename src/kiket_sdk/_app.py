@@ -16,10 +16,14 @@ from kiket_sdk._delivery.proof import DeliveryVerifier
 from kiket_sdk._delivery.request import normalize_version
 from kiket_sdk._exceptions import ConfigurationError
 from kiket_sdk._generated.catalogue import WebhookRegistry
-from kiket_sdk._manifest import ExtensionManifest, load_manifest
+from kiket_sdk._manifest import (
+    ExtensionManifest,
+    load_manifest,
+    resolve_settings,
+    resolve_webhook_secret,
+)
 from kiket_sdk._responses import allow, deny, pending
 from kiket_sdk._runtime_token import JWKSCache, jwks_url_for
-from kiket_sdk._settings import resolve_settings, resolve_webhook_secret
 from kiket_sdk._signature import DEFAULT_TOLERANCE_SECONDS
 from kiket_sdk._stores.base import DEFAULT_LEASE
 from kiket_sdk._telemetry import (
