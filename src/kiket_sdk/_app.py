@@ -106,7 +106,8 @@ class KiketSDK(WebhookRegistry):
 
     Configuration falls back to the manifest (``extension.yaml``, ...) and the environment:
     ``KIKET_WEBHOOK_SECRET``, ``KIKET_WORKSPACE_TOKEN``, ``KIKET_BASE_URL``,
-    ``KIKET_SDK_TELEMETRY_URL``, ``KIKET_SDK_TELEMETRY_OPTOUT``, ``KIKET_SECRET_*``, ``PORT``.
+    ``KIKET_SDK_TELEMETRY_URL``, ``KIKET_SDK_TELEMETRY_OPTOUT``, ``KIKET_SECRET_*``; ``run()``
+    reads ``HOST`` (default 127.0.0.1) and ``PORT`` (default 8000).
 
     Delivery options (the model behind them: ``kiket_sdk._delivery``, the README's "Delivery
     promises"; times in seconds, sizes in bytes):
@@ -124,7 +125,9 @@ class KiketSDK(WebhookRegistry):
       that an HMAC-proven ``api.base_url`` may send credentials to (contract section 1).
 
     Raises `ConfigurationError` for a non-positive ``max_body_size``, ``body_timeout`` or
-    ``claim_lease``, or a negative ``duplicate_wait``.
+    ``claim_lease``, a negative ``duplicate_wait``, or a ``base_url``/``KIKET_BASE_URL`` or
+    ``telemetry_url``/``KIKET_SDK_TELEMETRY_URL`` that is not an ``http(s)://`` URL with a
+    host (``"localhost:9999"`` is refused here, not at every delivery).
     """
 
     allow = staticmethod(allow)
