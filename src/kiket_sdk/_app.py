@@ -11,16 +11,21 @@ from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any
 
+from kiket_sdk._client_options import checked_base_url
 from kiket_sdk._delivery import messages as msg
 from kiket_sdk._delivery.handlers import HandlerSpec, inspect_handler
 from kiket_sdk._delivery.proof import DeliveryVerifier
 from kiket_sdk._delivery.request import normalize_version
 from kiket_sdk._exceptions import ConfigurationError
 from kiket_sdk._generated.catalogue import WebhookRegistry
-from kiket_sdk._manifest import ExtensionManifest, load_manifest
+from kiket_sdk._manifest import (
+    ExtensionManifest,
+    load_manifest,
+    resolve_settings,
+    resolve_webhook_secret,
+)
 from kiket_sdk._responses import allow, deny, pending
 from kiket_sdk._runtime_token import JWKSCache, jwks_url_for
-from kiket_sdk._settings import resolve_settings, resolve_webhook_secret
 from kiket_sdk._signature import DEFAULT_TOLERANCE_SECONDS
 from kiket_sdk._stores.base import DEFAULT_LEASE
 from kiket_sdk._telemetry import (
@@ -102,7 +107,8 @@ class KiketSDK(WebhookRegistry):
 
     Configuration falls back to the manifest (``extension.yaml``, ...) and the environment:
     ``KIKET_WEBHOOK_SECRET``, ``KIKET_WORKSPACE_TOKEN``, ``KIKET_BASE_URL``,
-    ``KIKET_SDK_TELEMETRY_URL``, ``KIKET_SDK_TELEMETRY_OPTOUT``, ``KIKET_SECRET_*``, ``PORT``.
+    ``KIKET_SDK_TELEMETRY_URL``, ``KIKET_SDK_TELEMETRY_OPTOUT``, ``KIKET_SECRET_*``; ``run()``
+    reads ``HOST`` (default 127.0.0.1) and ``PORT`` (default 8000).
 
     Delivery options (the model behind them: ``kiket_sdk._delivery``, the README's "Delivery
     promises"; times in seconds, sizes in bytes):
@@ -120,7 +126,9 @@ class KiketSDK(WebhookRegistry):
       that an HMAC-proven ``api.base_url`` may send credentials to (contract section 1).
 
     Raises `ConfigurationError` for a non-positive ``max_body_size``, ``body_timeout`` or
-    ``claim_lease``, or a negative ``duplicate_wait``.
+    ``claim_lease``, a negative ``duplicate_wait``, or a ``base_url``/``KIKET_BASE_URL`` or
+    ``telemetry_url``/``KIKET_SDK_TELEMETRY_URL`` that is not an ``http(s)://`` URL with a
+    host (``"localhost:9999"`` is refused here, not at every delivery).
     """
 
     allow = staticmethod(allow)
@@ -167,8 +175,9 @@ class KiketSDK(WebhookRegistry):
         if not secrets:
             resolved = resolve_webhook_secret(webhook_secret, self.manifest)
             secrets = [resolved] if resolved else []
-        self.base_url = (base_url or os.environ.get("KIKET_BASE_URL") or DEFAULT_BASE_URL).rstrip(
-            "/"
+        self.base_url = checked_base_url(
+            base_url or os.environ.get("KIKET_BASE_URL"),
+            setting="base_url" if base_url else "KIKET_BASE_URL",
         )
         self.workspace_token = workspace_token or os.environ.get("KIKET_WORKSPACE_TOKEN") or None
         if max_body_size <= 0:
@@ -199,6 +208,9 @@ class KiketSDK(WebhookRegistry):
             logger.warning(msg.VERIFY_DISABLED)
         telemetry_on = telemetry_enabled and not telemetry_opted_out()
         url = telemetry_url or os.environ.get("KIKET_SDK_TELEMETRY_URL") or None
+        if url and telemetry_on:
+            setting = "telemetry_url" if telemetry_url else "KIKET_SDK_TELEMETRY_URL"
+            url = checked_base_url(url, setting=setting)
         self.telemetry = TelemetryReporter(
             feedback_hook=feedback_hook if telemetry_on else None,
             send=self._telemetry_sender(url) if telemetry_on else None,
@@ -501,12 +513,29 @@ class KiketSDK(WebhookRegistry):
             )
         return self._endpoint
 
-    def run(self, host: str = "0.0.0.0", port: int | None = None, **uvicorn_options: Any) -> None:  # noqa: S104
-        """Serve the extension with uvicorn; ``port`` defaults to ``$PORT``, else 8000."""
+    def run(self, host: str | None = None, port: int | None = None, **uvicorn_options: Any) -> None:
+        """Serve the extension with uvicorn until it is stopped (blocks).
+
+        - ``host``: the interface to bind; default ``$HOST``, else ``127.0.0.1`` (reachable
+          from this machine only, uvicorn's default). In a container, set ``HOST=0.0.0.0`` (or
+          pass ``host="0.0.0.0"``) so the platform can reach the extension.
+        - ``port``: default ``$PORT`` (the platform's containers set it), else 8000.
+        - ``uvicorn_options``: passed to ``uvicorn.run`` (``log_level="info"``, ...).
+
+        Raises ``ConfigurationError`` before serving when the host is not an address or host
+        name, or the port is not a number in 1-65535 (``PORT=abc``). ``kiket-sdk run`` follows
+        the same rules.
+
+        Example::
+
+            sdk.run()                            # 127.0.0.1:$PORT, else 127.0.0.1:8000
+            sdk.run(host="0.0.0.0", port=8080)   # every interface, e.g. in a container
+        """
         import uvicorn
 
-        if port is None:
-            port = int(os.environ.get("PORT") or 8000)
+        from kiket_sdk._serving import listen_host, listen_port
+
+        host, port = listen_host(host), listen_port(port)
         uvicorn.run(self, host=host, port=port, **uvicorn_options)
 
     async def aclose(self) -> None:

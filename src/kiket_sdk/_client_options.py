@@ -28,6 +28,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Literal, TypedDict
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -49,6 +50,7 @@ __all__ = [
     "checked_base_url",
     "checked_max_retries",
     "lower_keys",
+    "redacted_url",
 ]
 
 DEFAULT_BASE_URL = "https://kiket.dev"
@@ -134,15 +136,51 @@ class RateLimitInfo:
         return cls(_integer(limit), _integer(remaining), _number(reset))
 
 
-def checked_base_url(base_url: str | None) -> str:
-    """``base_url`` (or the default) without a trailing slash; raise unless it is http(s)."""
-    url = (base_url or DEFAULT_BASE_URL).strip().rstrip("/")
-    if not url.startswith(("http://", "https://")):
+def checked_base_url(base_url: str | None, *, setting: str = "base_url (or KIKET_BASE_URL)") -> str:
+    """``base_url`` (or the default, https://kiket.dev) stripped of blanks and trailing ``/``.
+
+    Raises ``ConfigurationError`` unless it is an ``http://`` or ``https://`` URL with a host
+    (and, when given, a numeric port): ``"localhost:9999"`` is refused at once rather than
+    failing every call later. ``setting`` names the value in the message (``"KIKET_BASE_URL"``,
+    ``"telemetry_url"``); credentials in the URL are never echoed.
+
+    >>> checked_base_url("https://kiket.example/")
+    'https://kiket.example'
+    >>> checked_base_url("localhost:9999", setting="KIKET_BASE_URL")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    kiket_sdk._exceptions.ConfigurationError: KIKET_BASE_URL must be an http:// or https:// URL...
+    """
+    given = (base_url or DEFAULT_BASE_URL).strip()
+    url = given.rstrip("/")
+    parts = urlsplit(url)
+    try:
+        has_valid_port = parts.port is None or parts.port > 0
+    except ValueError:  # not a number, or out of range
+        has_valid_port = False
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or not has_valid_port
+        or any(character.isspace() for character in url)
+    ):
         raise ConfigurationError(
-            f"The Kiket base URL must start with http:// or https://, got {url!r}: "
-            "set KIKET_BASE_URL or pass base_url=."
+            f"{setting} must be an http:// or https:// URL with a host, like https://kiket.dev "
+            f"or http://127.0.0.1:8080; got {redacted_url(given)!r}."
         )
     return url
+
+
+def redacted_url(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced by ``***@``, for error messages and logs.
+
+    >>> redacted_url("https://bot:s3cret@kiket.example/api")
+    'https://***@kiket.example/api'
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
 
 
 def checked_max_retries(max_retries: int) -> int:

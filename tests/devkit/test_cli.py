@@ -50,13 +50,13 @@ def test_help_everywhere(argv: list[str], capsys: pytest.CaptureFixture[str]):
 
 
 def test_run_with_a_bad_target_is_one_line(capsys: pytest.CaptureFixture[str]):
-    assert main(["run", "nowhere_module_xyz:sdk"]) == 1
+    assert main(["run", "nowhere_module_xyz:sdk"]) == 2
     assert _error_line(capsys).startswith("kiket-sdk: error: cannot import 'nowhere_module_xyz'")
-    assert main(["run", "no-colon"]) == 1
+    assert main(["run", "no-colon"]) == 2
     assert "MODULE:ATTRIBUTE" in _error_line(capsys)
-    assert main(["run", "examples.quickstart:missing"]) == 1
+    assert main(["run", "examples.quickstart:missing"]) == 2
     assert "has no attribute 'missing'" in _error_line(capsys)
-    assert main(["run", "examples.quickstart:logger"]) == 1
+    assert main(["run", "examples.quickstart:logger"]) == 2
     assert "not a KiketSDK" in _error_line(capsys)
 
 
@@ -115,15 +115,15 @@ def test_send_non_2xx_exits_1(server_url: str, capsys: pytest.CaptureFixture[str
 
 def test_send_errors_are_one_line(capsys, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     monkeypatch.delenv("KIKET_WEBHOOK_SECRET", raising=False)
-    assert main(["send", "issue.created"]) == 1
+    assert main(["send", "issue.created"]) == 2
     assert "no webhook secret" in _error_line(capsys)
-    assert main(["send", "issue.created", "--secret", "s", "--set", "novalue"]) == 1
+    assert main(["send", "issue.created", "--secret", "s", "--set", "novalue"]) == 2
     assert "PATH=VALUE" in _error_line(capsys)
-    assert main(["send", "issue.created", "--secret", "s", "--file", str(tmp_path / "x")]) == 1
-    assert "No such file" in _error_line(capsys)
+    assert main(["send", "issue.created", "--secret", "s", "--file", str(tmp_path / "x")]) == 2
+    assert _error_line(capsys).endswith(": no such file or directory")
     argv = ["send", "issue.created", "--secret", "s", "--url", "http://127.0.0.1:1"]
     assert main(argv) == 1
-    _error_line(capsys)
+    assert "cannot connect to http://127.0.0.1:1/v/v1/webhooks/issue.created" in _error_line(capsys)
 
 
 # --- sign / events ----------------------------------------------------------------------------
@@ -140,7 +140,7 @@ def test_sign(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
         "X-Kiket-Timestamp: 1767225600",
     ]
     body.write_text("not json")
-    assert main(["sign", "--secret", "s", "--file", str(body)]) == 1
+    assert main(["sign", "--secret", "s", "--file", str(body)]) == 2
     assert "not valid JSON" in _error_line(capsys)
 
 
@@ -163,7 +163,7 @@ def test_manifest_check(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch)
         "id: com.example.m\nversion: '2.0.0'\ndelivery_secret: env.KIKET_WEBHOOK_SECRET\n"
         "settings:\n  - {key: API_KEY, secret: true}\n  - {key: RETRIES, default: '3'}\n"
     )
-    assert main(["manifest", "check", str(path)]) == 0
+    assert main(["manifest", "check", str(path)]) == 1  # problems reported: the secret is unset
     out = capsys.readouterr().out
     assert "id        com.example.m" in out
     assert "version   2.0.0" in out
@@ -172,28 +172,29 @@ def test_manifest_check(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch)
     assert "secret keys  API_KEY" in out
     assert "KIKET_WEBHOOK_SECRET, which is not set" in out
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KIKET_WEBHOOK_SECRET", "set-now")
     assert main(["manifest", "check"]) == 0
-    capsys.readouterr()
+    assert "problems  none" in capsys.readouterr().out
 
 
 def test_manifest_check_failures(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch):
-    assert main(["manifest", "check", str(tmp_path / "missing.yaml")]) == 1
+    assert main(["manifest", "check", str(tmp_path / "missing.yaml")]) == 2
     assert "does not exist" in _error_line(capsys)
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: [unclosed\n")
-    assert main(["manifest", "check", str(bad)]) == 1
+    assert main(["manifest", "check", str(bad)]) == 2
     assert "not valid YAML" in _error_line(capsys)
     monkeypatch.chdir(tmp_path / "..")
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert main(["manifest", "check", str(empty)]) == 1
+    assert main(["manifest", "check", str(empty)]) == 2
     assert "no manifest found" in _error_line(capsys)
 
 
 # --- new ---------------------------------------------------------------------------------------
 
 
-def test_new_scaffold_passes_its_own_tests(tmp_path: Path, capsys):
+def test_new_scaffold_passes_its_own_tests(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch):
     assert main(["new", "my-ext", "--dir", str(tmp_path)]) == 0
     root = tmp_path / "my-ext"
     assert "created" in capsys.readouterr().out
@@ -219,11 +220,12 @@ def test_new_scaffold_passes_its_own_tests(tmp_path: Path, capsys):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
 
+    monkeypatch.setenv("KIKET_WEBHOOK_SECRET", "set")  # the manifest refers to it
     assert main(["manifest", "check", str(root / "extension.yaml")]) == 0
     assert "com.example.my_ext" in capsys.readouterr().out
-    assert main(["new", "my-ext", "--dir", str(tmp_path)]) == 1
+    assert main(["new", "my-ext", "--dir", str(tmp_path)]) == 2
     assert "not empty" in _error_line(capsys)
-    assert main(["new", "bad name", "--dir", str(tmp_path)]) == 1
+    assert main(["new", "bad name", "--dir", str(tmp_path)]) == 2
     _error_line(capsys)
 
 

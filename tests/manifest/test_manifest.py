@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 
 import pytest
 
-from kiket_sdk import _manifest, _settings
+from kiket_sdk import _manifest
 from kiket_sdk._exceptions import ConfigurationError
 from kiket_sdk._manifest import (
     MANIFEST_SEARCH_ORDER,
@@ -382,14 +383,83 @@ def test_problems_for_odd_content() -> None:
     assert "`settings[4].secret` should be true or false" in text
     assert "Output field chart has unknown type 'sparkline'" in text
     assert "known: badge, code, copyable, status, url" in text
-    assert "`hooks[0].timeout` should be a whole number" in text
-    assert "`hooks[1]` has no `event`" in text
-    assert "`permissions` should be a list" in text
+    # paths name where the value was read: these sections sit under `extension:`
+    assert "`extension.hooks[0].timeout` should be a whole number" in text
+    assert "`extension.hooks[1]` has no `event`" in text
+    assert "`extension.permissions` should be a list" in text
     assert manifest.output_fields["link"] == OutputFieldSpec("link", type="url")
     assert manifest.output_fields["plain"].type == "copyable"
     assert manifest.hooks == (HookSpec("issue.created"),)
     assert manifest.settings[0].default == "hunter2"
     assert manifest.permissions == ()
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.yaml")), ids=lambda p: p.name)
+def test_real_manifests_have_no_unknown_keys(path: Path) -> None:
+    assert not [p for p in load(path, SET).problems if p.startswith("Unknown key")]
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ({"setings": []}, "Unknown key `setings` (did you mean 'settings'?)"),
+        ({"versoin": "1"}, "Unknown key `versoin` (did you mean 'version'?)"),
+        ({"extension": {"versoin": "1"}}, "`extension.versoin` (did you mean 'version'?)"),
+        (
+            {"settings": [{"key": "A", "defualt": 1}]},
+            "`settings[0].defualt` (did you mean 'default'?)",
+        ),
+        (
+            {"configuration": {"properties": {"A": {"secert": True}}}},
+            "`configuration.properties.A.secert` (did you mean 'secret'?)",
+        ),
+        (
+            {"configuration": {"properties": {"A": {}}, "requird": ["A"]}},
+            "`configuration.requird` (did you mean 'required'?)",
+        ),
+        (
+            {"extension": {"configuration": {"A": {"lable": "A"}}}},
+            "`extension.configuration.A.lable` (did you mean 'label'?)",
+        ),
+        ({"delivery": {"calback": {}}}, "`delivery.calback` (did you mean 'callback'?)"),
+        (
+            {"delivery": {"callback": {"secert": "env.S"}}},
+            "`delivery.callback.secert` (did you mean 'secret'?)",
+        ),
+        (
+            {"extension": {"callback": {"secert": "env.S"}}},
+            "`extension.callback.secert` (did you mean 'secret'?)",
+        ),
+        (
+            {"extension": {"hooks": [{"event": "e", "retires": 1}]}},
+            "`extension.hooks[0].retires` (did you mean 'retries'?)",
+        ),
+        (
+            {"extension": {"secrets": [{"key": "K", "requird": True}]}},
+            "`extension.secrets[0].requird` (did you mean 'required'?)",
+        ),
+        (
+            {"output_fields": {"x": {"lable": "X"}}},
+            "`output_fields.x.lable` (did you mean 'label'?)",
+        ),
+        (
+            {"extension": {"custom_data": {"permissions": [{"modul": "m"}]}}},
+            "`extension.custom_data.permissions[0].modul` (did you mean 'module'?)",
+        ),
+        ({"zzz": 1}, "Unknown key `zzz`; it was ignored."),
+    ],
+)
+def test_unknown_keys_are_reported_at_every_level(data: dict[str, object], problem: str) -> None:
+    manifest = parse_manifest({"id": "a", "version": "1", **data}, environ={})
+    unknown = [p for p in manifest.problems if p.startswith("Unknown key")]
+    assert len(unknown) == 1, manifest.problems
+    assert problem in unknown[0]
+    assert unknown[0].endswith("; it was ignored.")
+
+
+def test_unknown_keys_are_ignored_by_the_loader() -> None:
+    manifest = parse_manifest({"id": "a", "version": "1", "setings": [{"key": "A"}]}, environ={})
+    assert manifest.settings == ()
 
 
 def test_manifest_is_read_only_and_repr_hides_the_secret() -> None:
@@ -559,7 +629,25 @@ def test_flat_fixture_bare_name_is_never_the_secret() -> None:
 # --- documentation ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", [_manifest, _settings], ids=lambda m: m.__name__)
+MANIFEST_MODULES = [
+    _manifest,
+    *(
+        importlib.import_module(f"kiket_sdk._manifest.{name}")
+        for name in (
+            "delivery_secret",
+            "environment",
+            "known_keys",
+            "loading",
+            "model",
+            "parsing",
+            "settings",
+            "yaml_values",
+        )
+    ),
+]
+
+
+@pytest.mark.parametrize("module", MANIFEST_MODULES, ids=lambda m: m.__name__)
 def test_module_docstring_example_runs(module: object) -> None:
     doc = getattr(module, "__doc__", None) or ""
     blocks = re.findall(r"```python\n(.*?)```", doc, flags=re.DOTALL)
@@ -569,7 +657,7 @@ def test_module_docstring_example_runs(module: object) -> None:
 
 
 def test_public_functions_have_docstrings() -> None:
-    for module in (_manifest, _settings):
+    for module in MANIFEST_MODULES:
         for name in module.__all__:
             obj = getattr(module, name)
             if callable(obj):

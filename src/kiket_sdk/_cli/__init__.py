@@ -1,8 +1,8 @@
 """``kiket-sdk``: run, develop, test and scaffold Kiket extensions from the command line.
 
 ```
-kiket-sdk run app:sdk [--host 127.0.0.1] [--port 8000] [--reload]
-kiket-sdk dev app:sdk [--port 8000] [--fake-port 0]
+kiket-sdk run app:sdk [--host $HOST|127.0.0.1] [--port $PORT|8000] [--reload]
+kiket-sdk dev app:sdk [--host $HOST|127.0.0.1] [--port 8000] [--fake-port 0]
 kiket-sdk send issue.created [--set issue.title=X] [--url http://127.0.0.1:8000] [--secret S]
 kiket-sdk sign --secret S --file body.json
 kiket-sdk events
@@ -10,13 +10,19 @@ kiket-sdk new my-extension [--dir .]
 kiket-sdk manifest check [extension.yaml]
 ```
 
-Errors are printed as one line on stderr with exit code 1 (no tracebacks).
+Errors are printed as one line on stderr (``kiket-sdk: error: ...``, never a traceback).
+Exit codes: 0 done; 1 the command ran and failed (manifest problems, a non-2xx answer, a
+network error, which names the URL or address); 2 usage or configuration error (bad
+argument, missing file, ``PORT=abc``, ``KIKET_BASE_URL=localhost:9999``); 130 interrupted.
+``run`` and ``dev`` bind 127.0.0.1 unless ``--host`` or ``$HOST`` say otherwise (in a
+container, set ``HOST=0.0.0.0``).
 
 The package is split by concept; each command imports its heavy dependencies (uvicorn, httpx,
 the generated catalogue) only when it runs, so ``kiket-sdk --help`` stays fast:
 
 - ``_main``: the argparse wiring and the error handling around every command (``main``).
-- ``_common``: what every command shares: ``CLIError`` and the flushed ``out`` printer.
+- ``_common``: what every command shares: exit codes, ``CLIError``, the flushed ``out``.
+- ``_network``: failed network calls as one line naming the URL or address.
 - ``_dev``: ``run`` and ``dev``: serving an extension, the fake Kiket API and the live log.
 - ``_send``: ``send``, ``sign`` and ``events``: talking to a running extension by hand.
 - ``_scaffold``: ``new``: the files of a freshly generated extension project.

@@ -10,12 +10,15 @@ to the fake, then prints a ready-to-paste ``kiket-sdk send`` line.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
 from kiket_sdk._cli._common import CLIError, out
+from kiket_sdk._cli._network import listen_failure
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
     from kiket_sdk._app import KiketSDK
     from kiket_sdk.testing import RecordedCall
 
-__all__ = ["DEV_WEBHOOK_SECRET", "cmd_dev", "cmd_run", "import_sdk"]
+__all__ = ["DEV_WEBHOOK_SECRET", "cmd_dev", "cmd_run", "import_sdk", "listen_socket"]
 
 DEV_WEBHOOK_SECRET = "kiket-dev-secret"  # noqa: S105 - a documented, local-only default
 """The webhook secret ``kiket-sdk dev`` configures when neither the sdk, its manifest nor
@@ -58,28 +61,51 @@ def import_sdk(target: str) -> KiketSDK:
     return value
 
 
-def _default_port() -> int:
-    """``$PORT`` (as set by most container platforms), else 8000."""
-    text = os.environ.get("PORT") or "8000"
+def listen_socket(host: str, port: int, what: str = "") -> socket.socket:
+    """A TCP socket bound to ``host:port`` and listening (port 0: any free port).
+
+    Bound here rather than by uvicorn so that an address in use is one line naming it
+    (``cannot listen on 127.0.0.1:8000: address already in use``, exit code 1) and so the real
+    port is known before the server starts; early connections wait in the backlog.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        return int(text)
-    except ValueError:
-        raise CLIError(f"PORT must be a number, got {text!r}") from None
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise listen_failure(host, port, exc, what) from None
+    return sock
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Serve the extension with uvicorn; ``--reload`` restarts it when the code changes."""
+    """Serve the extension with uvicorn; ``--reload`` restarts it when the code changes.
+
+    Host: ``--host``, else ``$HOST``, else 127.0.0.1; port: ``--port``, else ``$PORT``, else
+    8000 (the rules of ``KiketSDK.run``). A bad value is a ``ConfigurationError`` (exit code 2).
+    """
     import uvicorn
 
-    port = args.port if args.port is not None else _default_port()
+    from kiket_sdk._serving import listen_host, listen_port
+
+    host, port = listen_host(args.host), listen_port(args.port)
     if args.reload:
         # uvicorn's reloader re-imports the target by name in a child process, so it gets
-        # the string; importing it here first turns a typo into a readable error.
+        # the string; importing it here first turns a typo into a readable error, and the
+        # trial bind an address in use.
         cwd = os.getcwd()
         import_sdk(args.target)
-        uvicorn.run(args.target, host=args.host, port=port, reload=True, reload_dirs=[cwd])
-    else:
-        uvicorn.run(import_sdk(args.target), host=args.host, port=port)
+        listen_socket(host, port).close()
+        uvicorn.run(args.target, host=host, port=port, reload=True, reload_dirs=[cwd])
+        return 0
+    sdk = import_sdk(args.target)
+    sock = listen_socket(host, port)
+    try:
+        uvicorn.Server(uvicorn.Config(sdk, host=host, port=port)).run(sockets=[sock])
+    finally:
+        sock.close()
     return 0
 
 
@@ -117,17 +143,21 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     The environment is prepared *before* the target is imported, because the sdk reads
     ``KIKET_BASE_URL`` and ``KIKET_WEBHOOK_SECRET`` when it is constructed. The listening
-    socket is bound here rather than by uvicorn so the banner can show the real port (with
-    ``--port 0``) before the server starts; early connections wait in the backlog.
+    socket is bound first (:func:`listen_socket`), so the banner can show the real port (with
+    ``--port 0``). Host: ``--host``, else ``$HOST``, else 127.0.0.1.
     """
-    import socket
-
     import uvicorn
 
+    from kiket_sdk._serving import listen_host
     from kiket_sdk.testing import FakeKiket
 
+    host = listen_host(args.host)
     fake = FakeKiket(on_call=_log_call)
-    with fake.serve(port=args.fake_port) as fake_url:
+    with contextlib.ExitStack() as stack:
+        try:
+            fake_url = stack.enter_context(fake.serve(port=args.fake_port))
+        except OSError as exc:
+            raise listen_failure("127.0.0.1", args.fake_port, exc, "fake Kiket API") from None
         os.environ["KIKET_BASE_URL"] = fake_url
         os.environ.setdefault("KIKET_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
         sdk = import_sdk(args.target)
@@ -139,15 +169,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
         if not sdk.verifier.secrets:
             sdk.verifier.secrets = (DEV_WEBHOOK_SECRET,)
         secret = sdk.verifier.secrets[0]
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((args.host, args.port))
-            sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
-        except OSError as exc:
-            sock.close()
-            raise CLIError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
-        url = f"http://{args.host}:{sock.getsockname()[1]}"
+        sock = listen_socket(host, args.port)
+        shown_host = f"[{host}]" if ":" in host else host
+        url = f"http://{shown_host}:{sock.getsockname()[1]}"
         out(f"extension   {url}  ({', '.join(sdk.registered_events) or 'no handlers'})")
         out(f"fake kiket   {fake_url}  (outbound API calls go here)")
         out(f"secret       {secret}")

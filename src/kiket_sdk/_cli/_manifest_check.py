@@ -3,7 +3,9 @@
 The manifest is loaded with the same ``load_manifest`` the sdk uses at start-up, so the
 report (id, version, delivery secret, settings, secret keys, problems) is exactly what a
 deployed extension would see, including whether ``env.`` references resolve in this shell.
-Problems are reported, not raised: the command exits 0 unless no manifest is found.
+Problems (unknown keys with a suggestion, unset env references, odd values) are listed on
+stdout. Exit code 0 when there are none, 1 when any is reported, 2 when no manifest is found
+or it cannot be read or parsed (one ``kiket-sdk: error:`` line on stderr).
 """
 
 from __future__ import annotations
@@ -12,13 +14,17 @@ import argparse
 import os
 from pathlib import Path
 
-from kiket_sdk._cli._common import CLIError, out
+from kiket_sdk._cli._common import EXIT_FAILED, EXIT_OK, CLIError, out
 
 __all__ = ["cmd_manifest_check"]
 
 
 def cmd_manifest_check(args: argparse.Namespace) -> int:
-    """Load the manifest at ``path`` (a file, or a folder to search; default cwd) and report."""
+    """Load the manifest at ``path`` (a file, or a folder to search; default cwd) and report.
+
+    Returns 0 without problems, 1 with problems; raises ``CLIError``/``ConfigurationError``
+    (exit code 2) when there is no manifest to check.
+    """
     from kiket_sdk._manifest import load_manifest
 
     path = Path(args.path) if args.path else None
@@ -41,10 +47,10 @@ def cmd_manifest_check(args: argparse.Namespace) -> int:
         default = "" if spec.default is None else f" default={spec.default!r}"
         out(f"  {spec.key}{flag}{default}")
     out(f"secret keys  {', '.join(manifest.secret_keys) or '(none)'}")
-    if manifest.problems:
-        out(f"problems  ({len(manifest.problems)})")
-        for problem in manifest.problems:
-            out(f"  - {problem}")
-    else:
+    if not manifest.problems:
         out("problems  none")
-    return 0
+        return EXIT_OK
+    out(f"problems  ({len(manifest.problems)})")
+    for problem in manifest.problems:
+        out(f"  - {problem}")
+    return EXIT_FAILED

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kiket_sdk._cli._common import CLIError, out
+from kiket_sdk._cli._network import network_failure, os_reason
 
 __all__ = ["DEFAULT_URL", "cmd_events", "cmd_send", "cmd_sign"]
 
@@ -32,7 +33,10 @@ def _parse_value(text: str) -> Any:
 
 def _read_json(path: str) -> tuple[bytes, Any]:
     """The file's raw bytes (what gets signed) and their parsed JSON."""
-    raw = Path(path).read_bytes()
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise CLIError(f"cannot read {path}: {os_reason(exc)}") from None
     try:
         return raw, json.loads(raw)
     except ValueError as exc:
@@ -48,11 +52,19 @@ def _secret(value: str | None) -> str:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    """Sign and post one event; exit code 0 when the extension answered 2xx."""
+    """Sign and post one event; exit code 0 when the extension answered 2xx, else 1.
+
+    A network failure is one line naming the URL (``cannot connect to URL: connection
+    refused``), exit code 1; a bad ``--url``, ``--file`` or ``--set`` is exit code 2.
+    """
     import httpx
 
+    from kiket_sdk._client_options import checked_base_url
     from kiket_sdk.testing import event_payload, set_path, signed_headers
 
+    base = checked_base_url(args.url, setting="--url")
+    if args.api_url:
+        checked_base_url(args.api_url, setting="--api-url")
     payload: Any
     if args.file:
         _, payload = _read_json(args.file)
@@ -71,8 +83,11 @@ def cmd_send(args: argparse.Namespace) -> int:
         set_path(payload, "api.base_url", args.api_url)
     body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
     headers = signed_headers(_secret(args.secret), body, version=args.version)
-    target = f"{args.url.rstrip('/')}/v/{args.version}/webhooks/{args.event}"
-    answer = httpx.post(target, content=body, headers=headers, timeout=args.timeout)
+    target = f"{base}/v/{args.version}/webhooks/{args.event}"
+    try:
+        answer = httpx.post(target, content=body, headers=headers, timeout=args.timeout)
+    except httpx.TransportError as exc:
+        raise network_failure(target, exc, args.timeout) from None
     out(f"{answer.status_code} {answer.reason_phrase}")
     try:
         out(json.dumps(answer.json(), indent=2, sort_keys=True))

@@ -1,0 +1,124 @@
+"""Configuration is checked when the SDK or a client is built, and when ``run()`` starts.
+
+Each bad value is one ``ConfigurationError`` saying what to write, instead of a server that
+answers every delivery with 500 (``base_url="localhost:9999"``) or a raw ``ValueError``
+traceback (``PORT=abc``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kiket_sdk import AsyncKiketClient, KiketClient, KiketSDK
+from kiket_sdk._exceptions import ConfigurationError
+
+URL_RULE = "must be an http:// or https:// URL with a host, like https://kiket.dev"
+
+
+@pytest.fixture(autouse=True)
+def _no_host_or_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOST", raising=False)
+    monkeypatch.delenv("PORT", raising=False)
+
+
+@pytest.mark.parametrize("value", ["localhost:9999", "kiket.dev", "ftp://kiket.dev", "http://"])
+def test_base_url_needs_a_scheme_and_a_host(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigurationError, match=f"^base_url {URL_RULE}") as info:
+        KiketSDK(base_url=value)
+    assert repr(value) in str(info.value)
+    monkeypatch.setenv("KIKET_BASE_URL", value)
+    with pytest.raises(ConfigurationError, match=f"^KIKET_BASE_URL {URL_RULE}"):
+        KiketSDK()
+
+
+def test_good_base_urls_are_kept_without_trailing_slash(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert KiketSDK(base_url="http://127.0.0.1:9999/").base_url == "http://127.0.0.1:9999"
+    monkeypatch.setenv("KIKET_BASE_URL", " https://kiket.example/api/ ")
+    assert KiketSDK().base_url == "https://kiket.example/api"
+    assert KiketSDK(base_url="http://[::1]:8080").base_url == "http://[::1]:8080"
+
+
+def test_telemetry_url_is_checked_when_telemetry_is_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigurationError, match=f"^telemetry_url {URL_RULE}"):
+        KiketSDK(telemetry_url="collector:4318")
+    monkeypatch.setenv("KIKET_SDK_TELEMETRY_URL", "collector:4318")
+    with pytest.raises(ConfigurationError, match=f"^KIKET_SDK_TELEMETRY_URL {URL_RULE}"):
+        KiketSDK()
+    KiketSDK(telemetry_enabled=False)  # not used, so not in the way
+    monkeypatch.setenv("KIKET_SDK_TELEMETRY_URL", "http://collector:4318")
+    KiketSDK()
+
+
+@pytest.mark.parametrize("client", [KiketClient, AsyncKiketClient])
+def test_clients_check_their_base_url(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigurationError, match=URL_RULE):
+        client(base_url="localhost:9999")
+    monkeypatch.setenv("KIKET_BASE_URL", "localhost:9999")
+    with pytest.raises(ConfigurationError, match=URL_RULE):
+        client()
+
+
+def test_credentials_in_a_bad_url_are_not_echoed() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        KiketSDK(base_url="kiket://bot:s3cret@kiket.example")
+    assert "s3cret" not in str(info.value)
+    assert "'kiket://***@kiket.example'" in str(info.value)
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    import uvicorn
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append(kwargs))
+    return calls
+
+
+def test_run_binds_loopback_by_default(
+    served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sdk = KiketSDK()
+    sdk.run()
+    assert served[-1] == {"host": "127.0.0.1", "port": 8000}
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    monkeypatch.setenv("PORT", "8080")
+    sdk.run()
+    assert served[-1] == {"host": "0.0.0.0", "port": 8080}
+    sdk.run(host="::1", port=9000, log_level="info")
+    assert served[-1] == {"host": "::1", "port": 9000, "log_level": "info"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PORT", "abc", "PORT must be a port number (1-65535), got 'abc'"),
+        ("PORT", "0", "PORT must be a port number (1-65535), got '0'"),
+        ("PORT", "70000", "PORT must be a port number (1-65535), got '70000'"),
+        ("PORT", "80.5", "PORT must be a port number (1-65535), got '80.5'"),
+        ("HOST", "http://0.0.0.0", "HOST must be an interface address or host name"),
+        ("HOST", "0.0.0.0:8080", "HOST must be an interface address or host name"),
+    ],
+)
+def test_run_refuses_bad_host_and_port_env(
+    name: str,
+    value: str,
+    message: str,
+    served: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as info:
+        KiketSDK().run()
+    assert str(info.value).startswith(message)
+    assert "\n" not in str(info.value)
+    assert served == []
+
+
+def test_run_refuses_bad_host_and_port_arguments(served: list[dict[str, Any]]) -> None:
+    with pytest.raises(ConfigurationError, match=r"^port must be a port number \(1-65535\)"):
+        KiketSDK().run(port=0)
+    with pytest.raises(ConfigurationError, match=r"^host must be an interface address"):
+        KiketSDK().run(host="not a host")
+    assert served == []
