@@ -216,6 +216,10 @@ class KiketSDK(WebhookRegistry):
             send=self._telemetry_sender(url) if telemetry_on else None,
         )
         self.handler_timeout = handler_timeout
+        if delivery_store is None:
+            from kiket_sdk._stores import check_store_env
+
+            check_store_env()
         self.delivery_store = delivery_store
         self.deduplicate = deduplicate
         self.duplicate_wait = duplicate_wait

@@ -122,3 +122,25 @@ def test_run_refuses_bad_host_and_port_arguments(served: list[dict[str, Any]]) -
     with pytest.raises(ConfigurationError, match=r"^host must be an interface address"):
         KiketSDK().run(host="not a host")
     assert served == []
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [
+        ("localhost:6379", "must start with redis://"),
+        ("http://127.0.0.1:6379", "must start with redis://"),
+        ("redis://:s3cret@127.0.0.1:notaport/0", "check its port"),
+    ],
+)
+def test_redis_url_is_checked_at_start_without_echoing_it(
+    value: str, rule: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KIKET_REDIS_URL", value)
+    with pytest.raises(ConfigurationError, match=rule) as info:
+        KiketSDK(webhook_secret="sh")
+    assert "s3cret" not in str(info.value)
+    assert value not in str(info.value)
+    # a store given explicitly is the SDK's whole configuration: the variable is not read
+    from kiket_sdk import MemoryDeliveryStore
+
+    assert KiketSDK(webhook_secret="sh", delivery_store=MemoryDeliveryStore()) is not None

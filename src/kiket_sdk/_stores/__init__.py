@@ -21,7 +21,7 @@ from kiket_sdk._stores.base import (
     StoredResponse,
 )
 from kiket_sdk._stores.memory import MemoryDeliveryStore
-from kiket_sdk._stores.redis import RedisDeliveryStore
+from kiket_sdk._stores.redis import RedisDeliveryStore, check_redis_url
 
 __all__ = [
     "DEFAULT_LEASE",
@@ -35,6 +35,7 @@ __all__ = [
     "ProofBinding",
     "RedisDeliveryStore",
     "StoredResponse",
+    "check_store_env",
     "delivery_store_from_env",
 ]
 
@@ -55,3 +56,15 @@ def delivery_store_from_env(environ: Mapping[str, str] | None = None) -> Deliver
     if not url:
         return MemoryDeliveryStore()
     return RedisDeliveryStore.from_url(url)
+
+
+def check_store_env(environ: Mapping[str, str] | None = None) -> None:
+    """Raise `ConfigurationError` when ``KIKET_REDIS_URL`` is set but is not a Redis URL (run
+    at start-up, so a typo is one line then, not a 503 on every delivery later).
+
+    >>> check_store_env({"KIKET_REDIS_URL": "redis://127.0.0.1:6379/0"})
+    """
+    env = os.environ if environ is None else environ
+    url = (env.get(REDIS_URL_ENV) or "").strip()
+    if url:
+        check_redis_url(url)

@@ -139,7 +139,41 @@ return 0
 """
 
 
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+_UNREADABLE_URL = (
+    "KIKET_REDIS_URL / the Redis URL cannot be used ({kind} while reading it): check its port "
+    "and query options"
+)
+
+
+def check_redis_url(url: str) -> None:
+    """Raise `ConfigurationError` unless ``url`` is a ``redis://``, ``rediss://`` or
+    ``unix://`` URL (the message never echoes the URL: it may hold a password).
+
+    >>> check_redis_url("redis://127.0.0.1:6379/0")
+    >>> check_redis_url("localhost:6379")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    kiket_sdk._exceptions.ConfigurationError: ... must start with redis://, rediss:// or unix://...
+    """
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme.lower() not in _REDIS_SCHEMES:
+        raise ConfigurationError(
+            "KIKET_REDIS_URL / the Redis URL must start with redis://, rediss:// or unix:// "
+            "(for example redis://127.0.0.1:6379/0)"
+        )
+    try:
+        from redis.asyncio.connection import parse_url
+    except ImportError:  # said when the store is made: the package is missing
+        return
+    try:
+        parse_url(url)
+    except ValueError as exc:  # redis-py's own checks (a bad port, an unknown query option)
+        raise ConfigurationError(_UNREADABLE_URL.format(kind=type(exc).__name__)) from None
+
+
 def _redis_client_from_url(url: str) -> Redis:
+    check_redis_url(url)
     try:
         from redis.asyncio import BlockingConnectionPool, Redis
         from redis.asyncio.retry import Retry
@@ -152,18 +186,21 @@ def _redis_client_from_url(url: str) -> Redis:
         ) from None
     # A burst of deliveries waits for a free connection instead of failing ("Too many
     # connections" from the default pool). Options in the URL's query override these.
-    pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=POOL_SIZE,
-        timeout=POOL_TIMEOUT,
-        socket_connect_timeout=SOCKET_CONNECT_TIMEOUT,
-        socket_timeout=SOCKET_TIMEOUT,
-        retry=Retry(
-            ExponentialBackoff(cap=_BACKOFF_CAP, base=_BACKOFF_BASE),
-            RETRIES,
-            supported_errors=(ConnectionError, TimeoutError),
-        ),
-    )
+    try:
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=POOL_SIZE,
+            timeout=POOL_TIMEOUT,
+            socket_connect_timeout=SOCKET_CONNECT_TIMEOUT,
+            socket_timeout=SOCKET_TIMEOUT,
+            retry=Retry(
+                ExponentialBackoff(cap=_BACKOFF_CAP, base=_BACKOFF_BASE),
+                RETRIES,
+                supported_errors=(ConnectionError, TimeoutError),
+            ),
+        )
+    except ValueError as exc:
+        raise ConfigurationError(_UNREADABLE_URL.format(kind=type(exc).__name__)) from None
     return Redis.from_pool(pool)
 
 
