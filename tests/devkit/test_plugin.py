@@ -59,13 +59,50 @@ def test_fake_is_served_and_records_calls(kiket_fake, kiket_deliver):
     answer = kiket_deliver(sdk, "issue.created")
     assert answer.status_code == 200, answer.text
     assert [c.path for c in kiket_fake.calls][-1] == "/api/v1/extensions/com.example.p/events"
+
+
+# One sdk for the module, as users write it; each test below has its own fake.
+MODULE_SDK = make_sdk()
+MODULE_SDK.settings["CALL"] = True
+
+
+def test_module_sdk_calls_this_tests_fake_1(kiket_fake, kiket_deliver):
+    answer = kiket_deliver(MODULE_SDK, "issue.created", id="same-id", issue__title="First")
+    assert answer.status_code == 200
+    assert [e["data"] for e in kiket_fake.events] == [{"title": "First"}]
+
+
+def test_module_sdk_calls_this_tests_fake_2(kiket_fake, kiket_deliver):
+    # the same event id again: a new test starts with an empty ledger, so the handler runs
+    answer = kiket_deliver(MODULE_SDK, "issue.created", id="same-id", issue__title="Second")
+    assert answer.status_code == 200
+    assert "x-kiket-duplicate" not in answer.headers
+    assert [e["data"] for e in kiket_fake.events] == [{"title": "Second"}]
+
+
+def test_module_sdk_points_back_after_the_tests():
+    assert MODULE_SDK.base_url == "https://kiket.dev"
+
+
+def test_explicit_api_base_url_is_used_as_given(kiket_fake, kiket_deliver):
+    sdk = make_sdk()
+    seen = []
+
+    @sdk.webhook("issue.updated", version="v1")
+    async def on_updated(event: dict, ctx):
+        seen.append(event["api"]["base_url"])
+        return allow()
+
+    kiket_deliver(sdk, "issue.updated", api__base_url=kiket_fake.url + "/")
+    kiket_deliver(sdk, "issue.updated")
+    assert seen == [kiket_fake.url + "/", kiket_fake.url]
 """
 
 
 def test_fixtures_work_in_a_user_project(pytester):
     pytester.makepyfile(test_user=USER_TESTS)
-    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=4)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=8)
 
 
 def test_plugin_import_is_light():

@@ -64,7 +64,8 @@ def kiket_deliver(request: pytest.FixtureRequest) -> Iterator[Callable[..., http
             routed[id(sdk)] = (sdk, route_outbound(sdk, fake.url))
         if payload is None:
             # The sdk's base URL first: an explicit api=... or api__base_url=... comes after it.
-            payload = event_payload(event, version, api__base_url=sdk.base_url, **overrides)
+            given = {"api__base_url": sdk.base_url, **overrides}
+            payload = event_payload(event, version, **given)
         elif overrides:
             raise TypeError("pass either payload= or overrides, not both")
         return deliver_sync(sdk, event, payload, version=version)
