@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         HandlerContext,
         SyncHandlerContext,
     )
+    from kiket_sdk._delivery.handlers import RegistrationWarning
     from kiket_sdk._exceptions import (
         APIConnectionError,
         APIError,
@@ -81,6 +82,7 @@ _EXPORTS: dict[str, str] = {
     "BaseHandlerContext": "kiket_sdk._delivery.context",
     "HandlerContext": "kiket_sdk._delivery.context",
     "SyncHandlerContext": "kiket_sdk._delivery.context",
+    "RegistrationWarning": "kiket_sdk._delivery.handlers",
     "DeliveryStore": "kiket_sdk._stores",
     "MemoryDeliveryStore": "kiket_sdk._stores",
     "RedisDeliveryStore": "kiket_sdk._stores",
@@ -144,6 +146,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RedisDeliveryStore",
+    "RegistrationWarning",
     "ScopeError",
     "SigningKeysUnavailableError",
     "SyncHandlerContext",
