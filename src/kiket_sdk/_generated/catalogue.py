@@ -13,8 +13,9 @@ checker knows the payload type of a handler from the event string alone::
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, Literal, Protocol, TypeVar, overload
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias, TypeVar, overload
 
 from pydantic import BaseModel
 
@@ -48,10 +49,16 @@ from kiket_sdk._generated.models import (
     WorkflowUpdated,
 )
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    from kiket_sdk._delivery.context import HandlerContext, SyncHandlerContext
+
 __all__ = [
     "EVENT_PAYLOADS",
     "KNOWN_EVENTS",
     "KnownEvent",
+    "SyncHandlerResult",
     "TypedHandlerDecorator",
     "UntypedHandlerDecorator",
     "WebhookRegistry",
@@ -186,22 +193,47 @@ def payload_model(event: str, version: str) -> type[BaseModel] | None:
     return EVENT_PAYLOADS.get((event, version))
 
 
+SyncHandlerResult: TypeAlias = (
+    "BaseModel | Mapping[str, Any] | Sequence[Any] | str | float | Enum | DataclassInstance | None"
+)
+"""What a plain ``def`` handler may return (anything with a JSON form). It names no awaitable,
+so a type checker rejects an ``async def`` handler that annotates its context
+``SyncHandlerContext``: that handler would return a coroutine."""
+
 _E = TypeVar("_E")
-_C = TypeVar("_C")
 _R = TypeVar("_R")
+_SR = TypeVar("_SR", bound=SyncHandlerResult)
+_AsyncF = TypeVar("_AsyncF", bound=Callable[[Any, "HandlerContext"], Coroutine[Any, Any, Any]])
+_SyncF = TypeVar("_SyncF", bound=Callable[[Any, "SyncHandlerContext"], SyncHandlerResult])
+_EventF = TypeVar("_EventF", bound=Callable[[Any], Any])
 
 
 class TypedHandlerDecorator(Protocol[_E]):
     """What ``webhook(<catalogued event>)`` returns: accepts a handler of that payload type
-    (or of the plain JSON ``dict``), taking the context as its second argument or not at all."""
-
-    @overload
-    def __call__(self, handler: Callable[[_E, _C], _R], /) -> Callable[[_E, _C], _R]: ...
+    (or of the plain JSON ``dict``) that takes the context of its kind -- ``async def h(event,
+    ctx: HandlerContext)`` or ``def h(event, ctx: SyncHandlerContext)`` -- or no context."""
 
     @overload
     def __call__(
-        self, handler: Callable[[builtins.dict[str, Any], _C], _R], /
-    ) -> Callable[[builtins.dict[str, Any], _C], _R]: ...
+        self, handler: Callable[[_E, HandlerContext], Coroutine[Any, Any, _R]], /
+    ) -> Callable[[_E, HandlerContext], Coroutine[Any, Any, _R]]: ...
+
+    @overload
+    def __call__(
+        self, handler: Callable[[_E, SyncHandlerContext], _SR], /
+    ) -> Callable[[_E, SyncHandlerContext], _SR]: ...
+
+    @overload
+    def __call__(
+        self,
+        handler: Callable[[builtins.dict[str, Any], HandlerContext], Coroutine[Any, Any, _R]],
+        /,
+    ) -> Callable[[builtins.dict[str, Any], HandlerContext], Coroutine[Any, Any, _R]]: ...
+
+    @overload
+    def __call__(
+        self, handler: Callable[[builtins.dict[str, Any], SyncHandlerContext], _SR], /
+    ) -> Callable[[builtins.dict[str, Any], SyncHandlerContext], _SR]: ...
 
     @overload
     def __call__(self, handler: Callable[[_E], _R], /) -> Callable[[_E], _R]: ...
@@ -213,9 +245,17 @@ class TypedHandlerDecorator(Protocol[_E]):
 
 
 class UntypedHandlerDecorator(Protocol):
-    """What ``webhook(<any other event>)`` returns: the payload type is the handler's choice."""
+    """What ``webhook(<any other event>)`` returns: the payload type is the handler's choice;
+    the context must still be of the handler's kind (see `TypedHandlerDecorator`)."""
 
-    def __call__(self, handler: _R, /) -> _R: ...
+    @overload
+    def __call__(self, handler: _AsyncF, /) -> _AsyncF: ...
+
+    @overload
+    def __call__(self, handler: _SyncF, /) -> _SyncF: ...
+
+    @overload
+    def __call__(self, handler: _EventF, /) -> _EventF: ...
 
 
 class WebhookRegistry:
@@ -478,6 +518,14 @@ class WebhookRegistry:
         self, event: str, *, version: str = "v1", required_scopes: Sequence[str] | None = None
     ) -> Any:
         """Register the decorated function as the handler of ``event`` at ``version``.
+
+        The rules, checked when the decorator runs (`ConfigurationError` says what to write)
+        and, for the context, by a type checker through the overloads:
+
+        - the event name is required: ``@sdk.webhook("issue.created")``, never a bare
+          ``@sdk.webhook``; ``version`` is ``v<number>`` (``"1"`` is ``"v1"``);
+        - ``async def h(event, ctx: HandlerContext)`` or ``def h(event, ctx:
+          SyncHandlerContext)``; ``ctx`` may be left out; other parameters need defaults.
 
         Example::
 
