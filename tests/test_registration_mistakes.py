@@ -6,12 +6,15 @@ show the SDK calls them the way it checked them.
 
 from __future__ import annotations
 
+import json
+import logging
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from starlette.testclient import TestClient
 
 import kiket_sdk
 from kiket_sdk import (
@@ -22,7 +25,7 @@ from kiket_sdk import (
     RegistrationWarning,
     SyncHandlerContext,
 )
-from kiket_sdk.testing import deliver_sync, event_payload
+from kiket_sdk.testing import deliver_sync, event_payload, signed_headers
 
 SECRET = "sh_registration"
 
@@ -355,3 +358,120 @@ def test_catalogued_event_at_an_unlisted_version_warns(sdk: KiketSDK) -> None:
 def test_marker_checks_the_route_where_it_marks() -> None:
     with pytest.raises(ConfigurationError, match="not a schema version"):
         kiket_sdk.webhook("issue.created", version="latest")
+
+
+# -- 6. a delivery to a route with no handler ------------------------------------------------
+
+
+def _post(sdk: KiketSDK, path: str, payload: dict[str, Any], secret: str | None = SECRET) -> Any:
+    body = json.dumps(payload).encode()
+    headers = signed_headers(secret, body) if secret else {"Content-Type": "application/json"}
+    with TestClient(sdk) as client:
+        return client.post(path, content=body, headers=headers)
+
+
+def test_404_names_the_closest_registered_route(sdk: KiketSDK) -> None:
+    sdk.register("issue.created", lambda event: None)
+    sdk.register("sla.breach", lambda event: None)
+    answer = _post(sdk, "/v/1/webhooks/issue.craeted", event_payload("issue.created"))
+    assert answer.status_code == 404
+    assert answer.json()["error"] == (
+        "no handler registered for event 'issue.craeted'; did you mean issue.created@v1?"
+    )
+    other_version = _post(sdk, "/v/3/webhooks/issue.created", event_payload("issue.created"))
+    assert other_version.json()["error"] == (
+        "no handler for issue.created@v3; registered versions of issue.created: v1; "
+        "did you mean issue.created@v1?"
+    )
+
+
+def test_404_without_a_close_route_has_no_hint(sdk: KiketSDK) -> None:
+    sdk.register("issue.created", lambda event: None)
+    answer = _post(sdk, "/v/1/webhooks/mailjet.connectParseApi", {"id": "e1"})
+    assert answer.json()["error"] == "no handler registered for event 'mailjet.connectParseApi'"
+
+
+def test_404_echoes_at_most_100_characters_of_the_request(sdk: KiketSDK) -> None:
+    sdk.register("issue.created", lambda event: None)
+    event, version = "issue.created" + "x" * 5000, "v" + "9" * 5000
+    answer = _post(sdk, f"/v/{version}/webhooks/{event}", {"id": "e1"})
+    error = answer.json()["error"]
+    assert answer.status_code == 404
+    assert "x" * 101 not in error
+    assert "9" * 101 not in error
+    assert len(error) < 400
+
+
+# -- 7. one kind of proof sent, another expected ---------------------------------------------
+
+
+@pytest.fixture
+def no_secret_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KIKET_WEBHOOK_SECRET", raising=False)
+
+
+@pytest.mark.parametrize(
+    "token", [None, "example.runtime.token", "eyJhbGciOiJFUzI1NiJ9x.e30.c2ln", "not-a-jwt"]
+)
+@pytest.mark.usefixtures("no_secret_env")
+def test_signed_delivery_to_an_sdk_without_a_secret_says_so(token: str | None) -> None:
+    sdk = KiketSDK(telemetry_enabled=False)
+    sdk.register("issue.created", lambda event: None)
+    payload = event_payload("issue.created")
+    payload.pop("authentication")
+    if token is not None:
+        payload["authentication"] = {"runtime_token": token}
+    answer = _post(sdk, "/v/1/webhooks/issue.created", payload, secret="the-platform-secret")
+    assert answer.status_code == 401
+    error = answer.json()["error"]
+    assert error.startswith(
+        "the delivery is signed (X-Kiket-Signature) but no webhook secret is configured: set "
+        "KIKET_WEBHOOK_SECRET or pass webhook_secret="
+    ), error
+
+
+def test_unsigned_delivery_to_an_sdk_with_a_secret_says_hmac_is_expected(sdk: KiketSDK) -> None:
+    sdk.register("issue.created", lambda event: None)
+    answer = _post(sdk, "/v/1/webhooks/issue.created", event_payload("issue.created"), None)
+    assert answer.status_code == 401
+    assert answer.json()["error"].startswith(
+        "missing X-Kiket-Signature header: a webhook secret is configured, so only HMAC-signed "
+        "deliveries are accepted"
+    )
+
+
+def test_hmac_delivery_without_the_token_verify_runtime_token_wants() -> None:
+    sdk = KiketSDK(webhook_secret=SECRET, verify_runtime_token=True, telemetry_enabled=False)
+    sdk.register("issue.created", lambda event: None)
+    payload = event_payload("issue.created")
+    payload.pop("authentication")
+    answer = _post(sdk, "/v/1/webhooks/issue.created", payload)
+    assert answer.status_code == 401
+    assert "verify_runtime_token=True" in answer.json()["error"]
+
+
+@pytest.mark.usefixtures("no_secret_env")
+def test_no_secret_is_logged_once_at_start(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="kiket_sdk"):
+        sdk = KiketSDK(telemetry_enabled=False)
+        sdk.register("issue.created", lambda event: None)
+        for _ in range(2):
+            _post(sdk, "/v/1/webhooks/issue.created", event_payload("issue.created"), "s")
+    said = [r.getMessage() for r in caplog.records if "no webhook secret" in r.getMessage()]
+    assert said == [
+        "no webhook secret is configured (set KIKET_WEBHOOK_SECRET or pass webhook_secret=): "
+        "only deliveries carrying a runtime token, checked against the keys published by "
+        "https://kiket.dev, will be accepted; HMAC-signed deliveries will be refused"
+    ]
+
+
+@pytest.mark.usefixtures("no_secret_env")
+@pytest.mark.parametrize(
+    "options", [{"webhook_secret": SECRET}, {"webhook_secrets": [SECRET]}, {"verify": False}]
+)
+def test_no_runtime_token_warning_when_a_secret_or_verify_false(
+    caplog: pytest.LogCaptureFixture, options: dict[str, Any]
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="kiket_sdk"):
+        KiketSDK(telemetry_enabled=False, **options)
+    assert not [r for r in caplog.records if "no webhook secret" in r.getMessage()]

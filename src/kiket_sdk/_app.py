@@ -204,6 +204,8 @@ class KiketSDK(WebhookRegistry):
         )
         if not verify:
             logger.warning(msg.VERIFY_DISABLED)
+        elif not secrets:
+            logger.warning(msg.RUNTIME_TOKENS_ONLY, self.base_url)
         telemetry_on = telemetry_enabled and not telemetry_opted_out()
         url = telemetry_url or os.environ.get("KIKET_SDK_TELEMETRY_URL") or None
         self.telemetry = TelemetryReporter(
