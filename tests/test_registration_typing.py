@@ -116,7 +116,7 @@ def c2(event: dict[str, Any], ctx: SyncHandlerContext) -> None: ...
 
 
 kept: Callable[[IssueCreated, HandlerContext], Coroutine[Any, Any, Allow]] = a1
-same: Callable[[dict[str, Any], SyncHandlerContext, int], None] = b4
+same: Callable[[dict[str, Any], SyncHandlerContext], None] = b4
 """
 WRONG = """\
 from __future__ import annotations

@@ -11,6 +11,7 @@ from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any
 
 from kiket_sdk._delivery import messages as msg
+from kiket_sdk._delivery.context import HandlerContext, SyncHandlerContext
 from kiket_sdk._delivery.handlers import (
     HandlerSpec,
     bare_decorator_error,
@@ -54,7 +55,7 @@ DEFAULT_BODY_TIMEOUT = 10.0
 _MARK = "__kiket_webhooks__"
 
 
-class _Marker(WebhookRegistry):
+class _Marker(WebhookRegistry[HandlerContext, SyncHandlerContext]):
     """``kiket_sdk.webhook(...)``: marks functions for ``KiketSDK.load(module)``; the handler
     is checked where it is marked, as ``sdk.webhook`` checks it."""
 
@@ -89,7 +90,7 @@ Example::
 """
 
 
-class KiketSDK(WebhookRegistry):
+class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
     """A Kiket extension: typed webhook handlers behind verified, versioned routes.
 
     ``KiketSDK`` is itself an ASGI app (``uvicorn main:sdk``, ``TestClient(sdk)``); ``sdk.app``

@@ -15,7 +15,17 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias, TypeVar, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Final,
+    Generic,
+    Literal,
+    Protocol,
+    TypeAlias,
+    TypeVar,
+    overload,
+)
 
 from pydantic import BaseModel
 
@@ -51,8 +61,6 @@ from kiket_sdk._generated.models import (
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
-
-    from kiket_sdk._delivery.context import HandlerContext, SyncHandlerContext
 
 __all__ = [
     "EVENT_PAYLOADS",
@@ -201,39 +209,35 @@ so a type checker rejects an ``async def`` handler that annotates its context
 ``SyncHandlerContext``: that handler would return a coroutine."""
 
 _E = TypeVar("_E")
+_P = TypeVar("_P")
 _R = TypeVar("_R")
 _SR = TypeVar("_SR", bound=SyncHandlerResult)
-_AsyncF = TypeVar("_AsyncF", bound=Callable[[Any, "HandlerContext"], Coroutine[Any, Any, Any]])
-_SyncF = TypeVar("_SyncF", bound=Callable[[Any, "SyncHandlerContext"], SyncHandlerResult])
-_EventF = TypeVar("_EventF", bound=Callable[[Any], Any])
+_AC = TypeVar("_AC")  # the context of an async handler: HandlerContext
+_SC = TypeVar("_SC")  # the context of a plain def handler: SyncHandlerContext
 
 
-class TypedHandlerDecorator(Protocol[_E]):
+class TypedHandlerDecorator(Protocol[_E, _AC, _SC]):
     """What ``webhook(<catalogued event>)`` returns: accepts a handler of that payload type
     (or of the plain JSON ``dict``) that takes the context of its kind -- ``async def h(event,
     ctx: HandlerContext)`` or ``def h(event, ctx: SyncHandlerContext)`` -- or no context."""
 
     @overload
     def __call__(
-        self, handler: Callable[[_E, HandlerContext], Coroutine[Any, Any, _R]], /
-    ) -> Callable[[_E, HandlerContext], Coroutine[Any, Any, _R]]: ...
+        self, handler: Callable[[_E, _AC], Coroutine[Any, Any, _R]], /
+    ) -> Callable[[_E, _AC], Coroutine[Any, Any, _R]]: ...
+
+    @overload
+    def __call__(self, handler: Callable[[_E, _SC], _SR], /) -> Callable[[_E, _SC], _SR]: ...
 
     @overload
     def __call__(
-        self, handler: Callable[[_E, SyncHandlerContext], _SR], /
-    ) -> Callable[[_E, SyncHandlerContext], _SR]: ...
+        self, handler: Callable[[builtins.dict[str, Any], _AC], Coroutine[Any, Any, _R]], /
+    ) -> Callable[[builtins.dict[str, Any], _AC], Coroutine[Any, Any, _R]]: ...
 
     @overload
     def __call__(
-        self,
-        handler: Callable[[builtins.dict[str, Any], HandlerContext], Coroutine[Any, Any, _R]],
-        /,
-    ) -> Callable[[builtins.dict[str, Any], HandlerContext], Coroutine[Any, Any, _R]]: ...
-
-    @overload
-    def __call__(
-        self, handler: Callable[[builtins.dict[str, Any], SyncHandlerContext], _SR], /
-    ) -> Callable[[builtins.dict[str, Any], SyncHandlerContext], _SR]: ...
+        self, handler: Callable[[builtins.dict[str, Any], _SC], _SR], /
+    ) -> Callable[[builtins.dict[str, Any], _SC], _SR]: ...
 
     @overload
     def __call__(self, handler: Callable[[_E], _R], /) -> Callable[[_E], _R]: ...
@@ -244,22 +248,26 @@ class TypedHandlerDecorator(Protocol[_E]):
     ) -> Callable[[builtins.dict[str, Any]], _R]: ...
 
 
-class UntypedHandlerDecorator(Protocol):
+class UntypedHandlerDecorator(Protocol[_AC, _SC]):
     """What ``webhook(<any other event>)`` returns: the payload type is the handler's choice;
     the context must still be of the handler's kind (see `TypedHandlerDecorator`)."""
 
     @overload
-    def __call__(self, handler: _AsyncF, /) -> _AsyncF: ...
+    def __call__(
+        self, handler: Callable[[_P, _AC], Coroutine[Any, Any, _R]], /
+    ) -> Callable[[_P, _AC], Coroutine[Any, Any, _R]]: ...
 
     @overload
-    def __call__(self, handler: _SyncF, /) -> _SyncF: ...
+    def __call__(self, handler: Callable[[_P, _SC], _SR], /) -> Callable[[_P, _SC], _SR]: ...
 
     @overload
-    def __call__(self, handler: _EventF, /) -> _EventF: ...
+    def __call__(self, handler: Callable[[_P], _R], /) -> Callable[[_P], _R]: ...
 
 
-class WebhookRegistry:
-    """Typed ``webhook()`` registration; subclasses implement ``_handler_decorator``."""
+class WebhookRegistry(Generic[_AC, _SC]):
+    """Typed ``webhook()`` registration; subclasses implement ``_handler_decorator`` and name
+    the two context classes (``WebhookRegistry[HandlerContext, SyncHandlerContext]``: this
+    generated module imports nothing of the inbound path)."""
 
     def _handler_decorator(
         self, event: str, version: str, required_scopes: Sequence[str] | None
@@ -273,7 +281,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[AiSuggested]: ...
+    ) -> TypedHandlerDecorator[AiSuggested, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -282,7 +290,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[ApprovalDenied]: ...
+    ) -> TypedHandlerDecorator[ApprovalDenied, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -291,7 +299,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[ApprovalGranted]: ...
+    ) -> TypedHandlerDecorator[ApprovalGranted, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -300,7 +308,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[ApprovalRequested]: ...
+    ) -> TypedHandlerDecorator[ApprovalRequested, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -309,7 +317,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[AutomationDispatch]: ...
+    ) -> TypedHandlerDecorator[AutomationDispatch, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -318,7 +326,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[CaseAssigned]: ...
+    ) -> TypedHandlerDecorator[CaseAssigned, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -327,7 +335,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[CaseCommented]: ...
+    ) -> TypedHandlerDecorator[CaseCommented, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -336,7 +344,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[CaseCreated]: ...
+    ) -> TypedHandlerDecorator[CaseCreated, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -345,7 +353,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[CaseTransitioned]: ...
+    ) -> TypedHandlerDecorator[CaseTransitioned, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -354,7 +362,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[CaseUpdated]: ...
+    ) -> TypedHandlerDecorator[CaseUpdated, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -363,7 +371,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[ExtensionTestConnection]: ...
+    ) -> TypedHandlerDecorator[ExtensionTestConnection, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -372,7 +380,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[ExternalWebhookInboundEmail]: ...
+    ) -> TypedHandlerDecorator[ExternalWebhookInboundEmail, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -381,7 +389,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[ExternalWebhookStatusCallback]: ...
+    ) -> TypedHandlerDecorator[ExternalWebhookStatusCallback, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -390,7 +398,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[IssueAssigned]: ...
+    ) -> TypedHandlerDecorator[IssueAssigned, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -399,7 +407,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[IssueCommented]: ...
+    ) -> TypedHandlerDecorator[IssueCommented, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -408,7 +416,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[IssueCreated]: ...
+    ) -> TypedHandlerDecorator[IssueCreated, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -417,7 +425,7 @@ class WebhookRegistry:
         *,
         version: Literal["v2"],
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[IssueCreatedV2]: ...
+    ) -> TypedHandlerDecorator[IssueCreatedV2, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -426,7 +434,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[IssueTransitioned]: ...
+    ) -> TypedHandlerDecorator[IssueTransitioned, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -435,7 +443,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[IssueUpdated]: ...
+    ) -> TypedHandlerDecorator[IssueUpdated, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -444,7 +452,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[SlaBreach]: ...
+    ) -> TypedHandlerDecorator[SlaBreach, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -453,7 +461,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[SlaWarning]: ...
+    ) -> TypedHandlerDecorator[SlaWarning, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -462,7 +470,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WorkflowAfterTransition]: ...
+    ) -> TypedHandlerDecorator[WorkflowAfterTransition, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -471,7 +479,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WorkflowBeforeTransition]: ...
+    ) -> TypedHandlerDecorator[WorkflowBeforeTransition, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -480,7 +488,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WorkflowSlaBreach]: ...
+    ) -> TypedHandlerDecorator[WorkflowSlaBreach, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -489,7 +497,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WorkflowSlaStatus]: ...
+    ) -> TypedHandlerDecorator[WorkflowSlaStatus, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -498,7 +506,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WorkflowTriggered]: ...
+    ) -> TypedHandlerDecorator[WorkflowTriggered, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -507,12 +515,12 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WorkflowUpdated]: ...
+    ) -> TypedHandlerDecorator[WorkflowUpdated, _AC, _SC]: ...
 
     @overload
     def webhook(
         self, event: str, *, version: str = "v1", required_scopes: Sequence[str] | None = None
-    ) -> UntypedHandlerDecorator: ...
+    ) -> UntypedHandlerDecorator[_AC, _SC]: ...
 
     def webhook(
         self, event: str, *, version: str = "v1", required_scopes: Sequence[str] | None = None

@@ -15,7 +15,17 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias, TypeVar, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Final,
+    Generic,
+    Literal,
+    Protocol,
+    TypeAlias,
+    TypeVar,
+    overload,
+)
 
 from pydantic import BaseModel
 
@@ -26,8 +36,6 @@ from kiket_sdk._generated.models import (
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
-
-    from kiket_sdk._delivery.context import HandlerContext, SyncHandlerContext
 
 __all__ = [
     "EVENT_PAYLOADS",
@@ -74,39 +82,35 @@ so a type checker rejects an ``async def`` handler that annotates its context
 ``SyncHandlerContext``: that handler would return a coroutine."""
 
 _E = TypeVar("_E")
+_P = TypeVar("_P")
 _R = TypeVar("_R")
 _SR = TypeVar("_SR", bound=SyncHandlerResult)
-_AsyncF = TypeVar("_AsyncF", bound=Callable[[Any, "HandlerContext"], Coroutine[Any, Any, Any]])
-_SyncF = TypeVar("_SyncF", bound=Callable[[Any, "SyncHandlerContext"], SyncHandlerResult])
-_EventF = TypeVar("_EventF", bound=Callable[[Any], Any])
+_AC = TypeVar("_AC")  # the context of an async handler: HandlerContext
+_SC = TypeVar("_SC")  # the context of a plain def handler: SyncHandlerContext
 
 
-class TypedHandlerDecorator(Protocol[_E]):
+class TypedHandlerDecorator(Protocol[_E, _AC, _SC]):
     """What ``webhook(<catalogued event>)`` returns: accepts a handler of that payload type
     (or of the plain JSON ``dict``) that takes the context of its kind -- ``async def h(event,
     ctx: HandlerContext)`` or ``def h(event, ctx: SyncHandlerContext)`` -- or no context."""
 
     @overload
     def __call__(
-        self, handler: Callable[[_E, HandlerContext], Coroutine[Any, Any, _R]], /
-    ) -> Callable[[_E, HandlerContext], Coroutine[Any, Any, _R]]: ...
+        self, handler: Callable[[_E, _AC], Coroutine[Any, Any, _R]], /
+    ) -> Callable[[_E, _AC], Coroutine[Any, Any, _R]]: ...
+
+    @overload
+    def __call__(self, handler: Callable[[_E, _SC], _SR], /) -> Callable[[_E, _SC], _SR]: ...
 
     @overload
     def __call__(
-        self, handler: Callable[[_E, SyncHandlerContext], _SR], /
-    ) -> Callable[[_E, SyncHandlerContext], _SR]: ...
+        self, handler: Callable[[builtins.dict[str, Any], _AC], Coroutine[Any, Any, _R]], /
+    ) -> Callable[[builtins.dict[str, Any], _AC], Coroutine[Any, Any, _R]]: ...
 
     @overload
     def __call__(
-        self,
-        handler: Callable[[builtins.dict[str, Any], HandlerContext], Coroutine[Any, Any, _R]],
-        /,
-    ) -> Callable[[builtins.dict[str, Any], HandlerContext], Coroutine[Any, Any, _R]]: ...
-
-    @overload
-    def __call__(
-        self, handler: Callable[[builtins.dict[str, Any], SyncHandlerContext], _SR], /
-    ) -> Callable[[builtins.dict[str, Any], SyncHandlerContext], _SR]: ...
+        self, handler: Callable[[builtins.dict[str, Any], _SC], _SR], /
+    ) -> Callable[[builtins.dict[str, Any], _SC], _SR]: ...
 
     @overload
     def __call__(self, handler: Callable[[_E], _R], /) -> Callable[[_E], _R]: ...
@@ -117,22 +121,26 @@ class TypedHandlerDecorator(Protocol[_E]):
     ) -> Callable[[builtins.dict[str, Any]], _R]: ...
 
 
-class UntypedHandlerDecorator(Protocol):
+class UntypedHandlerDecorator(Protocol[_AC, _SC]):
     """What ``webhook(<any other event>)`` returns: the payload type is the handler's choice;
     the context must still be of the handler's kind (see `TypedHandlerDecorator`)."""
 
     @overload
-    def __call__(self, handler: _AsyncF, /) -> _AsyncF: ...
+    def __call__(
+        self, handler: Callable[[_P, _AC], Coroutine[Any, Any, _R]], /
+    ) -> Callable[[_P, _AC], Coroutine[Any, Any, _R]]: ...
 
     @overload
-    def __call__(self, handler: _SyncF, /) -> _SyncF: ...
+    def __call__(self, handler: Callable[[_P, _SC], _SR], /) -> Callable[[_P, _SC], _SR]: ...
 
     @overload
-    def __call__(self, handler: _EventF, /) -> _EventF: ...
+    def __call__(self, handler: Callable[[_P], _R], /) -> Callable[[_P], _R]: ...
 
 
-class WebhookRegistry:
-    """Typed ``webhook()`` registration; subclasses implement ``_handler_decorator``."""
+class WebhookRegistry(Generic[_AC, _SC]):
+    """Typed ``webhook()`` registration; subclasses implement ``_handler_decorator`` and name
+    the two context classes (``WebhookRegistry[HandlerContext, SyncHandlerContext]``: this
+    generated module imports nothing of the inbound path)."""
 
     def _handler_decorator(
         self, event: str, version: str, required_scopes: Sequence[str] | None
@@ -146,7 +154,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WidgetCreated]: ...
+    ) -> TypedHandlerDecorator[WidgetCreated, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -155,12 +163,12 @@ class WebhookRegistry:
         *,
         version: Literal["v2"],
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WidgetCreatedV2]: ...
+    ) -> TypedHandlerDecorator[WidgetCreatedV2, _AC, _SC]: ...
 
     @overload
     def webhook(
         self, event: str, *, version: str = "v1", required_scopes: Sequence[str] | None = None
-    ) -> UntypedHandlerDecorator: ...
+    ) -> UntypedHandlerDecorator[_AC, _SC]: ...
 
     def webhook(
         self, event: str, *, version: str = "v1", required_scopes: Sequence[str] | None = None
