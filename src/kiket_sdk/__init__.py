@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         HandlerContext,
         SyncHandlerContext,
     )
+    from kiket_sdk._delivery.handlers import RegistrationWarning
     from kiket_sdk._exceptions import (
         APIConnectionError,
         APIError,
@@ -82,6 +83,7 @@ _EXPORTS: dict[str, str] = {
     "BaseHandlerContext": "kiket_sdk._delivery.context",
     "HandlerContext": "kiket_sdk._delivery.context",
     "SyncHandlerContext": "kiket_sdk._delivery.context",
+    "RegistrationWarning": "kiket_sdk._delivery.handlers",
     "DeliveryStore": "kiket_sdk._stores",
     "MemoryDeliveryStore": "kiket_sdk._stores",
     "RedisDeliveryStore": "kiket_sdk._stores",
@@ -147,6 +149,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RedisDeliveryStore",
+    "RegistrationWarning",
     "ScopeError",
     "SigningKeysUnavailableError",
     "SyncHandlerContext",

@@ -13,9 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from kiket_sdk._client_options import checked_base_url
 from kiket_sdk._delivery import messages as msg
-from kiket_sdk._delivery.handlers import HandlerSpec, inspect_handler
+from kiket_sdk._delivery.context import HandlerContext, SyncHandlerContext
+from kiket_sdk._delivery.handlers import (
+    HandlerSpec,
+    bare_decorator_error,
+    check_route,
+    inspect_handler,
+)
 from kiket_sdk._delivery.proof import DeliveryVerifier
-from kiket_sdk._delivery.request import normalize_version
 from kiket_sdk._exceptions import ConfigurationError
 from kiket_sdk._generated.catalogue import WebhookRegistry
 from kiket_sdk._manifest import (
@@ -56,16 +61,20 @@ DEFAULT_BODY_TIMEOUT = 10.0
 _MARK = "__kiket_webhooks__"
 
 
-class _Marker(WebhookRegistry):
-    """``kiket_sdk.webhook(...)``: marks functions for ``KiketSDK.load(module)``."""
+class _Marker(WebhookRegistry[HandlerContext, SyncHandlerContext]):
+    """``kiket_sdk.webhook(...)``: marks functions for ``KiketSDK.load(module)``; the handler
+    is checked where it is marked, as ``sdk.webhook`` checks it."""
 
     def _handler_decorator(
         self, event: str, version: str, required_scopes: Sequence[str] | None
     ) -> Any:
+        if callable(event):  # `@webhook` without its arguments
+            raise bare_decorator_error(event, "webhook")
+        key = check_route(event, version)
+
         def mark(func: Any) -> Any:
-            marks = list(getattr(func, _MARK, ()))
-            marks.append((event, version, tuple(required_scopes or ())))
-            setattr(func, _MARK, marks)
+            spec = inspect_handler(*key, func, required_scopes)
+            setattr(func, _MARK, [*getattr(func, _MARK, ()), spec])
             return func
 
         return mark
@@ -87,7 +96,7 @@ Example::
 """
 
 
-class KiketSDK(WebhookRegistry):
+class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
     """A Kiket extension: typed webhook handlers behind verified, versioned routes.
 
     ``KiketSDK`` is itself an ASGI app (``uvicorn main:sdk``, ``TestClient(sdk)``); ``sdk.app``
@@ -206,6 +215,8 @@ class KiketSDK(WebhookRegistry):
         )
         if not verify:
             logger.warning(msg.VERIFY_DISABLED)
+        elif not secrets:
+            logger.warning(msg.RUNTIME_TOKENS_ONLY, self.base_url)
         telemetry_on = telemetry_enabled and not telemetry_opted_out()
         url = telemetry_url or os.environ.get("KIKET_SDK_TELEMETRY_URL") or None
         if url and telemetry_on:
@@ -245,39 +256,52 @@ class KiketSDK(WebhookRegistry):
     ) -> Callable[..., Any]:
         """Register ``handler`` for ``event`` at ``version`` (the decorator-free ``webhook``).
 
+        Raises `ConfigurationError` for a handler the SDK cannot call (see ``webhook``), a
+        version that is not ``v<number>`` (or a date), or a second handler of the same route;
+        warns (`RegistrationWarning`) for an event name that looks like a misspelt catalogued
+        one, or a catalogued event at a version its spec does not list.
+
         Example::
 
             sdk.register("issue.created", on_issue_v2, version="v2")
         """
-        event = event.strip()
-        if not event:
-            raise ConfigurationError("event name must not be blank")
-        key = (event, normalize_version(version))
-        if not key[1]:
-            raise ConfigurationError(f"version for {event} must not be blank")
-        if key in self._handlers:
+        if callable(event) and isinstance(handler, str):
             raise ConfigurationError(
-                f"a handler for {event}@{key[1]} is already registered ({self._handlers[key].name})"
+                f"register takes the event first: write sdk.register({handler!r}, "
+                f"{getattr(event, '__name__', 'handler')})"
             )
-        self._handlers[key] = inspect_handler(key[0], key[1], handler, required_scopes)
+        self._add(inspect_handler(*check_route(event, version), handler, required_scopes))
+        return handler
+
+    def _add(self, spec: HandlerSpec) -> None:
+        key = (spec.event, spec.version)
+        if key in self._handlers:
+            existing = self._handlers[key].name
+            raise ConfigurationError(
+                f"a handler for {key[0]}@{key[1]} is already registered ({existing})"
+            )
+        self._handlers[key] = spec
         if self._router is not None:
             from kiket_sdk._docs import documented_route
 
-            self._router.routes.append(documented_route(self._handlers[key]))
-        return handler
+            self._router.routes.append(documented_route(spec))
 
     def _handler_decorator(
         self, event: str, version: str, required_scopes: Sequence[str] | None
     ) -> Any:
+        if callable(event):  # `@sdk.webhook` without its arguments
+            raise bare_decorator_error(event, "sdk.webhook")
+        key = check_route(event, version)
+
         def decorator(func: Any) -> Any:
-            self.register(event, func, version=version, required_scopes=required_scopes)
+            self._add(inspect_handler(*key, func, required_scopes))
             return func
 
         return decorator
 
     def load(self, module: ModuleType | object) -> int:
-        """Register every function in ``module`` marked with ``kiket_sdk.webhook(...)``;
-        returns how many handlers were registered.
+        """Register every function in ``module`` marked with ``kiket_sdk.webhook(...)`` (checked
+        when it was marked); returns how many handlers were registered.
 
         Example::
 
@@ -287,9 +311,10 @@ class KiketSDK(WebhookRegistry):
         count = 0
         for name in dir(module):
             func = getattr(module, name, None)
-            for event, version, scopes in getattr(func, _MARK, ()) if callable(func) else ():
-                self.register(event, func, version=version, required_scopes=scopes)  # type: ignore[arg-type]
-                count += 1
+            for spec in getattr(func, _MARK, ()) if callable(func) else ():
+                if isinstance(spec, HandlerSpec):
+                    self._add(spec)
+                    count += 1
         return count
 
     @property

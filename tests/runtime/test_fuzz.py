@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from kiket_sdk import HandlerContext, KiketSDK, allow
+from kiket_sdk import HandlerContext, KiketSDK, SyncHandlerContext, allow
 from kiket_sdk.events import IssueCreated
 
 from ._helpers import SECRET, signed_headers
@@ -112,7 +112,7 @@ def _sdk(**options: Any) -> KiketSDK:
         return allow(message=str(event.issue.title), data={"scopes": list(ctx.auth.scopes)})
 
     @sdk.webhook("custom.any", version="v1")
-    def untyped(event: dict[str, Any], ctx: HandlerContext) -> Any:
+    def untyped(event: dict[str, Any], ctx: SyncHandlerContext) -> Any:
         return {"keys": sorted(event)}
 
     return sdk

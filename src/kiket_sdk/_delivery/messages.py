@@ -55,6 +55,24 @@ NO_LIFESPAN = (
     "the SDK itself (uvicorn main:sdk), include sdk.router in a FastAPI app, or enter "
     "sdk.lifespan(app) in your app's lifespan."
 )
+SIGNATURE_WITHOUT_SECRET_TOKEN_REFUSED = (
+    SIGNATURE_WITHOUT_SECRET + " (its runtime token, the proof this SDK checks without a "
+    "secret, was refused too: {reason})"
+)
+SIGNATURE_EXPECTED = (
+    "missing X-Kiket-Signature header: a webhook secret is configured, so only HMAC-signed "
+    "deliveries are accepted (a runtime token alone is accepted only by an SDK with no webhook "
+    "secret)"
+)
+TOKEN_EXPECTED_WITH_HMAC = (
+    "the delivery carries no runtime token (authentication.runtime_token): "
+    "verify_runtime_token=True checks one besides the HMAC signature"
+)
+RUNTIME_TOKENS_ONLY = (
+    "no webhook secret is configured (set KIKET_WEBHOOK_SECRET or pass webhook_secret=): "
+    "only deliveries carrying a runtime token, checked against the keys published by %s, "
+    "will be accepted; HMAC-signed deliveries will be refused"
+)
 VERIFY_DISABLED = (
     "webhook verification is DISABLED (verify=False): any caller can invoke your handlers. "
     "Use this for local development only."
@@ -74,15 +92,23 @@ def echo(text: str) -> str:
     return text if len(text) <= ECHO_LIMIT else text[:ECHO_LIMIT] + "…"
 
 
-def no_handler(event: str, version: str, registered: Sequence[str]) -> str:
-    """404 text: which versions of the event do have handlers."""
+def no_handler(
+    event: str, version: str, registered: Sequence[str], closest: str | None = None
+) -> str:
+    """404 text: which versions of the event do have handlers, and the registered route
+    (``event@version``) closest to the one asked for.
+
+    >>> no_handler("issue.craeted", "v1", [], "issue.created@v1")
+    "no handler registered for event 'issue.craeted'; did you mean issue.created@v1?"
+    """
     event, version = echo(event), echo(version)
+    hint = f"; did you mean {closest}?" if closest else ""
     if registered:
         return (
             f"no handler for {event}@{version}; registered versions of {event}: "
-            f"{', '.join(registered)}"
+            f"{', '.join(registered)}{hint}"
         )
-    return f"no handler registered for event {event!r}"
+    return f"no handler registered for event {event!r}{hint}"
 
 
 def unhandled_snippet(event: str, version: str) -> str:

@@ -17,6 +17,7 @@ Nothing raises out of `DeliveryPipeline.handle`.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import inspect
 import logging
 import re
@@ -268,8 +269,11 @@ class DeliveryPipeline:
         ):
             self._unhandled_logged.add((event, version))
             logger.warning(msg.unhandled_snippet(event, version))
+        closest = _closest_route(self.handlers, event, version)
         return failure(
-            404, msg.no_handler(event, version, registered), registered_versions=registered
+            404,
+            msg.no_handler(event, version, registered, closest),
+            registered_versions=registered,
         )
 
     # -- work after the answer, and shutdown ----------------------------------------------
@@ -334,6 +338,18 @@ class DeliveryPipeline:
         await self.ledger.aclose()
         if self._on_close is not None:
             await self._on_close()
+
+
+def _closest_route(
+    handlers: Mapping[tuple[str, str], HandlerSpec], event: str, version: str
+) -> str | None:
+    """The registered ``event@version`` most like the one asked for (``None`` if none is
+    close). The request's parts are cut to `messages.ECHO_LIMIT` first: matching is quadratic
+    in their length, and only a registered name is ever echoed."""
+    asked = f"{event[: msg.ECHO_LIMIT]}@{version[: msg.ECHO_LIMIT]}".lower()
+    routes = {f"{e}@{v}".lower(): f"{e}@{v}" for e, v in handlers}
+    match = difflib.get_close_matches(asked, routes, n=1, cutoff=0.6)
+    return routes[match[0]] if match else None
 
 
 def _names_route(envelope: Envelope, spec: HandlerSpec) -> bool:

@@ -140,6 +140,8 @@ class DeliveryVerifier:
         """In HMAC mode, check the signature headers against the raw body (before anything is
         parsed); raises `WebhookVerificationError`."""
         if self.mode == "hmac":
+            if not headers.get("x-kiket-signature", "").strip(" \t"):
+                raise WebhookVerificationError(msg.SIGNATURE_EXPECTED)
             secrets = self.secrets  # may be replaced after construction (kiket-sdk dev does)
             if secrets is not self._keys_for:
                 self._keys, self._keys_for = secret_keys(secrets), secrets
@@ -173,7 +175,11 @@ class DeliveryVerifier:
             claims = await self._verified_claims(token, hmac_present=False)
         except WebhookVerificationError as exc:
             if "x-kiket-signature" in headers and type(exc) is WebhookVerificationError:
-                raise WebhookVerificationError(msg.SIGNATURE_WITHOUT_SECRET) from None
+                raise WebhookVerificationError(
+                    msg.SIGNATURE_WITHOUT_SECRET
+                    if not token
+                    else msg.SIGNATURE_WITHOUT_SECRET_TOKEN_REFUSED.format(reason=exc)
+                ) from None
             raise
         assert token is not None  # _verified_claims refuses a missing token
         # The token is identified by what its signature signs (header and claims), not by the
@@ -195,7 +201,7 @@ class DeliveryVerifier:
             raise WebhookVerificationError(NOT_CONFIGURED)
         if not token:
             raise WebhookVerificationError(
-                "the delivery carries no runtime token (authentication.runtime_token)"
+                msg.TOKEN_EXPECTED_WITH_HMAC
                 if hmac_present
                 else "the delivery carries no HMAC signature and no runtime token; "
                 + NOT_CONFIGURED

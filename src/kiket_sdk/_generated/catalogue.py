@@ -13,8 +13,19 @@ checker knows the payload type of a handler from the event string alone::
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, Literal, Protocol, TypeVar, overload
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from enum import Enum
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Final,
+    Generic,
+    Literal,
+    Protocol,
+    TypeAlias,
+    TypeVar,
+    overload,
+)
 
 from pydantic import BaseModel
 
@@ -48,10 +59,14 @@ from kiket_sdk._generated.models import (
     WorkflowUpdated,
 )
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 __all__ = [
     "EVENT_PAYLOADS",
     "KNOWN_EVENTS",
     "KnownEvent",
+    "SyncHandlerResult",
     "TypedHandlerDecorator",
     "UntypedHandlerDecorator",
     "WebhookRegistry",
@@ -186,22 +201,43 @@ def payload_model(event: str, version: str) -> type[BaseModel] | None:
     return EVENT_PAYLOADS.get((event, version))
 
 
+SyncHandlerResult: TypeAlias = (
+    "BaseModel | Mapping[str, Any] | Sequence[Any] | str | float | Enum | DataclassInstance | None"
+)
+"""What a plain ``def`` handler may return (anything with a JSON form). It names no awaitable,
+so a type checker rejects an ``async def`` handler that annotates its context
+``SyncHandlerContext``: that handler would return a coroutine."""
+
 _E = TypeVar("_E")
-_C = TypeVar("_C")
+_P = TypeVar("_P")
 _R = TypeVar("_R")
+_SR = TypeVar("_SR", bound=SyncHandlerResult)
+_AC = TypeVar("_AC")  # the context of an async handler: HandlerContext
+_SC = TypeVar("_SC")  # the context of a plain def handler: SyncHandlerContext
 
 
-class TypedHandlerDecorator(Protocol[_E]):
+class TypedHandlerDecorator(Protocol[_E, _AC, _SC]):
     """What ``webhook(<catalogued event>)`` returns: accepts a handler of that payload type
-    (or of the plain JSON ``dict``), taking the context as its second argument or not at all."""
-
-    @overload
-    def __call__(self, handler: Callable[[_E, _C], _R], /) -> Callable[[_E, _C], _R]: ...
+    (or of the plain JSON ``dict``) that takes the context of its kind -- ``async def h(event,
+    ctx: HandlerContext)`` or ``def h(event, ctx: SyncHandlerContext)`` -- or no context."""
 
     @overload
     def __call__(
-        self, handler: Callable[[builtins.dict[str, Any], _C], _R], /
-    ) -> Callable[[builtins.dict[str, Any], _C], _R]: ...
+        self, handler: Callable[[_E, _AC], Coroutine[Any, Any, _R]], /
+    ) -> Callable[[_E, _AC], Coroutine[Any, Any, _R]]: ...
+
+    @overload
+    def __call__(self, handler: Callable[[_E, _SC], _SR], /) -> Callable[[_E, _SC], _SR]: ...
+
+    @overload
+    def __call__(
+        self, handler: Callable[[builtins.dict[str, Any], _AC], Coroutine[Any, Any, _R]], /
+    ) -> Callable[[builtins.dict[str, Any], _AC], Coroutine[Any, Any, _R]]: ...
+
+    @overload
+    def __call__(
+        self, handler: Callable[[builtins.dict[str, Any], _SC], _SR], /
+    ) -> Callable[[builtins.dict[str, Any], _SC], _SR]: ...
 
     @overload
     def __call__(self, handler: Callable[[_E], _R], /) -> Callable[[_E], _R]: ...
@@ -212,14 +248,26 @@ class TypedHandlerDecorator(Protocol[_E]):
     ) -> Callable[[builtins.dict[str, Any]], _R]: ...
 
 
-class UntypedHandlerDecorator(Protocol):
-    """What ``webhook(<any other event>)`` returns: the payload type is the handler's choice."""
+class UntypedHandlerDecorator(Protocol[_AC, _SC]):
+    """What ``webhook(<any other event>)`` returns: the payload type is the handler's choice;
+    the context must still be of the handler's kind (see `TypedHandlerDecorator`)."""
 
-    def __call__(self, handler: _R, /) -> _R: ...
+    @overload
+    def __call__(
+        self, handler: Callable[[_P, _AC], Coroutine[Any, Any, _R]], /
+    ) -> Callable[[_P, _AC], Coroutine[Any, Any, _R]]: ...
+
+    @overload
+    def __call__(self, handler: Callable[[_P, _SC], _SR], /) -> Callable[[_P, _SC], _SR]: ...
+
+    @overload
+    def __call__(self, handler: Callable[[_P], _R], /) -> Callable[[_P], _R]: ...
 
 
-class WebhookRegistry:
-    """Typed ``webhook()`` registration; subclasses implement ``_handler_decorator``."""
+class WebhookRegistry(Generic[_AC, _SC]):
+    """Typed ``webhook()`` registration; subclasses implement ``_handler_decorator`` and name
+    the two context classes (``WebhookRegistry[HandlerContext, SyncHandlerContext]``: this
+    generated module imports nothing of the inbound path)."""
 
     def _handler_decorator(
         self, event: str, version: str, required_scopes: Sequence[str] | None
@@ -233,7 +281,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[AiSuggested]: ...
+    ) -> TypedHandlerDecorator[AiSuggested, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -242,7 +290,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[ApprovalDenied]: ...
+    ) -> TypedHandlerDecorator[ApprovalDenied, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -251,7 +299,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[ApprovalGranted]: ...
+    ) -> TypedHandlerDecorator[ApprovalGranted, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -260,7 +308,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[ApprovalRequested]: ...
+    ) -> TypedHandlerDecorator[ApprovalRequested, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -269,7 +317,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[AutomationDispatch]: ...
+    ) -> TypedHandlerDecorator[AutomationDispatch, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -278,7 +326,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[CaseAssigned]: ...
+    ) -> TypedHandlerDecorator[CaseAssigned, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -287,7 +335,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[CaseCommented]: ...
+    ) -> TypedHandlerDecorator[CaseCommented, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -296,7 +344,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[CaseCreated]: ...
+    ) -> TypedHandlerDecorator[CaseCreated, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -305,7 +353,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[CaseTransitioned]: ...
+    ) -> TypedHandlerDecorator[CaseTransitioned, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -314,7 +362,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[CaseUpdated]: ...
+    ) -> TypedHandlerDecorator[CaseUpdated, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -323,7 +371,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[ExtensionTestConnection]: ...
+    ) -> TypedHandlerDecorator[ExtensionTestConnection, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -332,7 +380,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[ExternalWebhookInboundEmail]: ...
+    ) -> TypedHandlerDecorator[ExternalWebhookInboundEmail, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -341,7 +389,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[ExternalWebhookStatusCallback]: ...
+    ) -> TypedHandlerDecorator[ExternalWebhookStatusCallback, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -350,7 +398,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[IssueAssigned]: ...
+    ) -> TypedHandlerDecorator[IssueAssigned, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -359,7 +407,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[IssueCommented]: ...
+    ) -> TypedHandlerDecorator[IssueCommented, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -368,7 +416,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[IssueCreated]: ...
+    ) -> TypedHandlerDecorator[IssueCreated, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -377,7 +425,7 @@ class WebhookRegistry:
         *,
         version: Literal["v2"],
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[IssueCreatedV2]: ...
+    ) -> TypedHandlerDecorator[IssueCreatedV2, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -386,7 +434,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[IssueTransitioned]: ...
+    ) -> TypedHandlerDecorator[IssueTransitioned, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -395,7 +443,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[IssueUpdated]: ...
+    ) -> TypedHandlerDecorator[IssueUpdated, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -404,7 +452,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[SlaBreach]: ...
+    ) -> TypedHandlerDecorator[SlaBreach, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -413,7 +461,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[SlaWarning]: ...
+    ) -> TypedHandlerDecorator[SlaWarning, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -422,7 +470,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WorkflowAfterTransition]: ...
+    ) -> TypedHandlerDecorator[WorkflowAfterTransition, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -431,7 +479,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WorkflowBeforeTransition]: ...
+    ) -> TypedHandlerDecorator[WorkflowBeforeTransition, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -440,7 +488,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WorkflowSlaBreach]: ...
+    ) -> TypedHandlerDecorator[WorkflowSlaBreach, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -449,7 +497,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WorkflowSlaStatus]: ...
+    ) -> TypedHandlerDecorator[WorkflowSlaStatus, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -458,7 +506,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WorkflowTriggered]: ...
+    ) -> TypedHandlerDecorator[WorkflowTriggered, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -467,17 +515,25 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WorkflowUpdated]: ...
+    ) -> TypedHandlerDecorator[WorkflowUpdated, _AC, _SC]: ...
 
     @overload
     def webhook(
         self, event: str, *, version: str = "v1", required_scopes: Sequence[str] | None = None
-    ) -> UntypedHandlerDecorator: ...
+    ) -> UntypedHandlerDecorator[_AC, _SC]: ...
 
     def webhook(
         self, event: str, *, version: str = "v1", required_scopes: Sequence[str] | None = None
     ) -> Any:
         """Register the decorated function as the handler of ``event`` at ``version``.
+
+        The rules, checked when the decorator runs (`ConfigurationError` says what to write)
+        and, for the context, by a type checker through the overloads:
+
+        - the event name is required: ``@sdk.webhook("issue.created")``, never a bare
+          ``@sdk.webhook``; ``version`` is ``v<number>`` (``"1"`` is ``"v1"``);
+        - ``async def h(event, ctx: HandlerContext)`` or ``def h(event, ctx:
+          SyncHandlerContext)``; ``ctx`` may be left out; other parameters need defaults.
 
         Example::
 

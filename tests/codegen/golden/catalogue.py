@@ -13,8 +13,19 @@ checker knows the payload type of a handler from the event string alone::
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, Literal, Protocol, TypeVar, overload
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from enum import Enum
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Final,
+    Generic,
+    Literal,
+    Protocol,
+    TypeAlias,
+    TypeVar,
+    overload,
+)
 
 from pydantic import BaseModel
 
@@ -23,10 +34,14 @@ from kiket_sdk._generated.models import (
     WidgetCreatedV2,
 )
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 __all__ = [
     "EVENT_PAYLOADS",
     "KNOWN_EVENTS",
     "KnownEvent",
+    "SyncHandlerResult",
     "TypedHandlerDecorator",
     "UntypedHandlerDecorator",
     "WebhookRegistry",
@@ -59,22 +74,43 @@ def payload_model(event: str, version: str) -> type[BaseModel] | None:
     return EVENT_PAYLOADS.get((event, version))
 
 
+SyncHandlerResult: TypeAlias = (
+    "BaseModel | Mapping[str, Any] | Sequence[Any] | str | float | Enum | DataclassInstance | None"
+)
+"""What a plain ``def`` handler may return (anything with a JSON form). It names no awaitable,
+so a type checker rejects an ``async def`` handler that annotates its context
+``SyncHandlerContext``: that handler would return a coroutine."""
+
 _E = TypeVar("_E")
-_C = TypeVar("_C")
+_P = TypeVar("_P")
 _R = TypeVar("_R")
+_SR = TypeVar("_SR", bound=SyncHandlerResult)
+_AC = TypeVar("_AC")  # the context of an async handler: HandlerContext
+_SC = TypeVar("_SC")  # the context of a plain def handler: SyncHandlerContext
 
 
-class TypedHandlerDecorator(Protocol[_E]):
+class TypedHandlerDecorator(Protocol[_E, _AC, _SC]):
     """What ``webhook(<catalogued event>)`` returns: accepts a handler of that payload type
-    (or of the plain JSON ``dict``), taking the context as its second argument or not at all."""
-
-    @overload
-    def __call__(self, handler: Callable[[_E, _C], _R], /) -> Callable[[_E, _C], _R]: ...
+    (or of the plain JSON ``dict``) that takes the context of its kind -- ``async def h(event,
+    ctx: HandlerContext)`` or ``def h(event, ctx: SyncHandlerContext)`` -- or no context."""
 
     @overload
     def __call__(
-        self, handler: Callable[[builtins.dict[str, Any], _C], _R], /
-    ) -> Callable[[builtins.dict[str, Any], _C], _R]: ...
+        self, handler: Callable[[_E, _AC], Coroutine[Any, Any, _R]], /
+    ) -> Callable[[_E, _AC], Coroutine[Any, Any, _R]]: ...
+
+    @overload
+    def __call__(self, handler: Callable[[_E, _SC], _SR], /) -> Callable[[_E, _SC], _SR]: ...
+
+    @overload
+    def __call__(
+        self, handler: Callable[[builtins.dict[str, Any], _AC], Coroutine[Any, Any, _R]], /
+    ) -> Callable[[builtins.dict[str, Any], _AC], Coroutine[Any, Any, _R]]: ...
+
+    @overload
+    def __call__(
+        self, handler: Callable[[builtins.dict[str, Any], _SC], _SR], /
+    ) -> Callable[[builtins.dict[str, Any], _SC], _SR]: ...
 
     @overload
     def __call__(self, handler: Callable[[_E], _R], /) -> Callable[[_E], _R]: ...
@@ -85,14 +121,26 @@ class TypedHandlerDecorator(Protocol[_E]):
     ) -> Callable[[builtins.dict[str, Any]], _R]: ...
 
 
-class UntypedHandlerDecorator(Protocol):
-    """What ``webhook(<any other event>)`` returns: the payload type is the handler's choice."""
+class UntypedHandlerDecorator(Protocol[_AC, _SC]):
+    """What ``webhook(<any other event>)`` returns: the payload type is the handler's choice;
+    the context must still be of the handler's kind (see `TypedHandlerDecorator`)."""
 
-    def __call__(self, handler: _R, /) -> _R: ...
+    @overload
+    def __call__(
+        self, handler: Callable[[_P, _AC], Coroutine[Any, Any, _R]], /
+    ) -> Callable[[_P, _AC], Coroutine[Any, Any, _R]]: ...
+
+    @overload
+    def __call__(self, handler: Callable[[_P, _SC], _SR], /) -> Callable[[_P, _SC], _SR]: ...
+
+    @overload
+    def __call__(self, handler: Callable[[_P], _R], /) -> Callable[[_P], _R]: ...
 
 
-class WebhookRegistry:
-    """Typed ``webhook()`` registration; subclasses implement ``_handler_decorator``."""
+class WebhookRegistry(Generic[_AC, _SC]):
+    """Typed ``webhook()`` registration; subclasses implement ``_handler_decorator`` and name
+    the two context classes (``WebhookRegistry[HandlerContext, SyncHandlerContext]``: this
+    generated module imports nothing of the inbound path)."""
 
     def _handler_decorator(
         self, event: str, version: str, required_scopes: Sequence[str] | None
@@ -106,7 +154,7 @@ class WebhookRegistry:
         *,
         version: Literal["v1"] = "v1",
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WidgetCreated]: ...
+    ) -> TypedHandlerDecorator[WidgetCreated, _AC, _SC]: ...
 
     @overload
     def webhook(  # type: ignore[overload-overlap]  # a literal event narrows the str fallback
@@ -115,17 +163,25 @@ class WebhookRegistry:
         *,
         version: Literal["v2"],
         required_scopes: Sequence[str] | None = None,
-    ) -> TypedHandlerDecorator[WidgetCreatedV2]: ...
+    ) -> TypedHandlerDecorator[WidgetCreatedV2, _AC, _SC]: ...
 
     @overload
     def webhook(
         self, event: str, *, version: str = "v1", required_scopes: Sequence[str] | None = None
-    ) -> UntypedHandlerDecorator: ...
+    ) -> UntypedHandlerDecorator[_AC, _SC]: ...
 
     def webhook(
         self, event: str, *, version: str = "v1", required_scopes: Sequence[str] | None = None
     ) -> Any:
         """Register the decorated function as the handler of ``event`` at ``version``.
+
+        The rules, checked when the decorator runs (`ConfigurationError` says what to write)
+        and, for the context, by a type checker through the overloads:
+
+        - the event name is required: ``@sdk.webhook("issue.created")``, never a bare
+          ``@sdk.webhook``; ``version`` is ``v<number>`` (``"1"`` is ``"v1"``);
+        - ``async def h(event, ctx: HandlerContext)`` or ``def h(event, ctx:
+          SyncHandlerContext)``; ``ctx`` may be left out; other parameters need defaults.
 
         Example::
 
