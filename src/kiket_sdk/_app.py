@@ -309,9 +309,13 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
             sdk.load(handlers)
         """
         count = 0
+        seen: set[int] = set()  # a function exported under two names is registered once
         for name in dir(module):
             func = getattr(module, name, None)
-            for spec in getattr(func, _MARK, ()) if callable(func) else ():
+            if not callable(func) or id(func) in seen:
+                continue
+            seen.add(id(func))
+            for spec in getattr(func, _MARK, ()):
                 if isinstance(spec, HandlerSpec):
                     self._add(spec)
                     count += 1

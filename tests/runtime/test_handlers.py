@@ -265,6 +265,7 @@ def test_load_module_with_marks() -> None:
     module.marked = marked  # type: ignore[attr-defined]
     module.twice = twice  # type: ignore[attr-defined]
     module.not_a_handler = lambda: None  # type: ignore[attr-defined]
+    module.alias_of_marked = marked  # type: ignore[attr-defined]  # exported twice: loaded once
     sdk = KiketSDK(webhook_secret=SECRET, telemetry_enabled=False)
     assert sdk.load(module) == 3
     assert sdk.registered_events == ["custom.a@v1", "custom.a@v2", "issue.created@v1"]
