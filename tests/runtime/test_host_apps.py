@@ -132,7 +132,7 @@ def test_include_router_host_waits_for_deferred_work_on_sigterm(tmp_path: Path) 
 def test_host_openapi_documents_each_webhook_with_its_schemas() -> None:
     sdk = _make_sdk([])
 
-    @sdk.webhook("sla.breached", required_scopes=["sla.read"])
+    @sdk.webhook("sla.breach", required_scopes=["sla.read"])
     def on_sla(event: dict[str, Any], ctx: Any) -> None:
         return None
 
@@ -152,7 +152,7 @@ def test_host_openapi_documents_each_webhook_with_its_schemas() -> None:
         "X-Kiket-Signature",
         "X-Kiket-Timestamp",
     }
-    sla = document["paths"]["/kiket/v/v1/webhooks/sla.breached"]["post"]
+    sla = document["paths"]["/kiket/v/v1/webhooks/sla.breach"]["post"]
     assert sla["x-kiket-required-scopes"] == ["sla.read"]
     # the host's own paths are untouched, and /health is not documented as an operation
     assert not any(path.endswith("/health") for path in document["paths"])
