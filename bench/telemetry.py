@@ -11,13 +11,15 @@ deliveries, each with its own event id and signature, on raw keep-alive connecti
 
 With ``--mode outbound`` the handler makes one API call (``ctx.endpoints.rate_limit()``) to a
 loopback upstream (``_apps:upstream``), as most handlers do; with ``--mode bare`` it just answers
-``allow()``; the default runs both. The variants run alternately, ``--rounds`` times, each
-server measured ``--passes`` times (median); each round's p50 and p99 are divided by the same
-round's ``off`` numbers and the medians of those ratios are reported (target: <= 1.10). The last
-column is the server's ``TelemetrySender`` counters after its shutdown drain (5 s).
+``allow()``; the default runs both. The three servers (one per variant) run at
+once, idle but for their own pass: each round runs one pass of ``--requests`` deliveries on
+each, in alternating order, so the machine's drift hits all alike. Each round's p50 and p99 are
+divided by the same round's ``off`` numbers and the medians of those ratios are reported
+(target: <= 1.10). The last column is the server's ``TelemetrySender`` counters after its
+shutdown drain (5 s).
 
-    python bench/telemetry.py                 # 600 deliveries, concurrency 100, 5 rounds, 3 passes
-    python bench/telemetry.py --requests 600 --concurrency 100 --rounds 5 --mode outbound
+    python bench/telemetry.py                 # 600 deliveries, concurrency 100, 9 rounds
+    python bench/telemetry.py --requests 600 --concurrency 100 --rounds 9 --mode outbound
 """
 
 from __future__ import annotations
@@ -181,38 +183,58 @@ async def _latencies(url: str, requests: int, concurrency: int) -> list[float]:
     return latencies
 
 
-def _measure(env: dict[str, str], args: argparse.Namespace) -> tuple[float, float, dict[str, int]]:
-    """(p50 ms, p99 ms, the server's telemetry counters) of one fresh server: the medians over
-    ``--passes`` runs of ``--requests`` deliveries, after a warm-up of 100."""
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as stats:
-        stats_path = stats.name
-    proc, url = _serve("telemetry:make_app", {**env, "BENCH_STATS_FILE": stats_path}, factory=True)
+def _pass(url: str, args: argparse.Namespace) -> tuple[float, float]:
+    """(p50 ms, p99 ms) of ``--requests`` deliveries at ``--concurrency``."""
+    samples = asyncio.run(_latencies(url, args.requests, args.concurrency))
+    return statistics.median(samples) * 1000, statistics.quantiles(samples, n=100)[98] * 1000
+
+
+def _stop(proc: Any, stats_path: str) -> dict[str, int]:
+    """Stop a server (its shutdown drains telemetry for up to 5 s); its telemetry counters."""
+    proc.terminate()
+    proc.wait(30)
     try:
-        asyncio.run(_latencies(url, 100, min(args.concurrency, 100)))  # warm-up
-        passes = []
-        for _ in range(args.passes):
-            samples = asyncio.run(_latencies(url, args.requests, args.concurrency))
-            cuts = statistics.quantiles(samples, n=100)
-            passes.append((statistics.median(samples) * 1000, cuts[98] * 1000))
-    finally:
-        proc.terminate()
-        proc.wait(30)
-    try:
-        counters = json.loads(Path(stats_path).read_text() or "{}")
+        counters: dict[str, int] = json.loads(Path(stats_path).read_text() or "{}")
     except (OSError, ValueError):
         counters = {}
     os.unlink(stats_path)
-    p50 = statistics.median(p for p, _ in passes)
-    p99 = statistics.median(p for _, p in passes)
-    return p50, p99, counters
+    return counters
+
+
+Rounds = dict[str, list[tuple[float, float]]]
+
+
+def _run_mode(mode: str, urls: dict[str, str], upstream_url: str, args: argparse.Namespace) -> None:
+    """One server per variant, all up at once; passes alternate between them, round by round."""
+    servers: dict[str, tuple[Any, str, str]] = {}
+    try:
+        for variant in VARIANTS:
+            with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as stats:
+                stats_path = stats.name
+            env = {
+                "BENCH_UPSTREAM": upstream_url,
+                "BENCH_OUTBOUND": "1" if mode == "outbound" else "0",
+                "BENCH_TELEMETRY_URL": urls[variant],
+                "BENCH_STATS_FILE": stats_path,
+            }
+            proc, url = _serve("telemetry:make_app", env, factory=True)
+            servers[variant] = (proc, url, stats_path)
+            asyncio.run(_latencies(url, 100, min(args.concurrency, 100)))  # warm-up
+        results: Rounds = {v: [] for v in VARIANTS}
+        for number in range(args.rounds):
+            order = VARIANTS if number % 2 == 0 else VARIANTS[::-1]  # alternate the order
+            for variant in order:
+                results[variant].append(_pass(servers[variant][1], args))
+    finally:
+        counters = {v: _stop(proc, path) for v, (proc, _, path) in servers.items()}
+    _report(mode, results, counters)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--passes", type=int, default=3, help="load runs per server (median)")
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--mode", choices=["outbound", "bare", "both"], default="both")
     args = parser.parse_args()
 
@@ -220,26 +242,10 @@ def main() -> None:
     upstream, upstream_url = _serve("_apps:upstream", {})
     slow, slow_url = _serve("telemetry:make_slow_endpoint", {}, factory=True)
     urls = {"off": "", "black hole": hole.url, "slow": slow_url}
-    modes = ["outbound", "bare"] if args.mode == "both" else [args.mode]
-    print(
-        f"requests={args.requests} concurrency={args.concurrency} rounds={args.rounds} "
-        f"passes={args.passes}"
-    )
+    print(f"requests={args.requests} concurrency={args.concurrency} rounds={args.rounds}")
     try:
-        for mode in modes:
-            results: dict[str, list[tuple[float, float, dict[str, int]]]] = {
-                v: [] for v in VARIANTS
-            }
-            for number in range(args.rounds):
-                order = VARIANTS if number % 2 == 0 else VARIANTS[::-1]  # alternate the order
-                for variant in order:
-                    env = {
-                        "BENCH_UPSTREAM": upstream_url,
-                        "BENCH_OUTBOUND": "1" if mode == "outbound" else "0",
-                        "BENCH_TELEMETRY_URL": urls[variant],
-                    }
-                    results[variant].append(_measure(env, args))
-            _report(mode, results)
+        for mode in ["outbound", "bare"] if args.mode == "both" else [args.mode]:
+            _run_mode(mode, urls, upstream_url, args)
     finally:
         hole.close()
         for proc in (upstream, slow):
@@ -247,7 +253,7 @@ def main() -> None:
             proc.wait(10)
 
 
-def _report(mode: str, results: dict[str, list[tuple[float, float, dict[str, int]]]]) -> None:
+def _report(mode: str, results: Rounds, counters: dict[str, dict[str, int]]) -> None:
     handler = "one outbound call" if mode == "outbound" else "no outbound call"
     print(f"\n### handler with {handler}\n")
     print(
@@ -259,15 +265,13 @@ def _report(mode: str, results: dict[str, list[tuple[float, float, dict[str, int
     for variant, rounds in results.items():
         p50_ratio = statistics.median(r[0] / b[0] for r, b in zip(rounds, base, strict=True))
         p99_ratio = statistics.median(r[1] / b[1] for r, b in zip(rounds, base, strict=True))
-        counters = [
-            "/".join(str(r[2].get(k, "?")) for k in ("sent", "failed", "dropped", "pending"))
-            for r in rounds
-        ]
+        names = ("sent", "failed", "dropped", "pending")
+        tally = "/".join(str(counters[variant].get(k, "?")) for k in names)
         print(
             f"| {variant} | {', '.join(f'{r[0]:.0f}' for r in rounds)} "
             f"| {', '.join(f'{r[1]:.0f}' for r in rounds)} "
             f"| **{p50_ratio:.2f}** | **{p99_ratio:.2f}** "
-            f"| {', '.join(counters) if variant != 'off' else '-'} |"
+            f"| {tally if variant != 'off' else '-'} |"
         )
 
 
