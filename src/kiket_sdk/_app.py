@@ -35,9 +35,8 @@ from kiket_sdk._signature import DEFAULT_TOLERANCE_SECONDS
 from kiket_sdk._stores.base import DEFAULT_LEASE
 from kiket_sdk._telemetry import (
     FeedbackHook,
-    TelemetryRecord,
     TelemetryReporter,
-    TelemetrySender,
+    TelemetryTarget,
     telemetry_opted_out,
 )
 from kiket_sdk._version import __version__
@@ -224,7 +223,7 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
             url = checked_base_url(url, setting=setting)
         self.telemetry = TelemetryReporter(
             feedback_hook=feedback_hook if telemetry_on else None,
-            send=self._telemetry_sender(url) if telemetry_on else None,
+            target=self._telemetry_target(url) if telemetry_on else None,
         )
         self.handler_timeout = handler_timeout
         if delivery_store is None:
@@ -355,22 +354,25 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
             )
         return self._sync_client
 
-    def _telemetry_sender(self, url: str | None) -> TelemetrySender | None:
-        """POST to ``{url}/telemetry``, else to the API when authenticated, else nowhere."""
+    def _telemetry_target(self, url: str | None) -> TelemetryTarget | None:
+        """``{url}/telemetry``, else the API's telemetry endpoint when authenticated, else none.
+
+        A ``KIKET_SDK_TELEMETRY_URL`` collector gets no workspace token.
+        """
+        from kiket_sdk._client_options import USER_AGENT, base_headers, checked_base_url
+
         if url:
-            target = url.rstrip("/") + "/telemetry"
-
-            async def post(record: TelemetryRecord) -> None:
-                await self.async_client._client.post(target, json=record.to_json(), timeout=2.0)
-
-            return post
+            return TelemetryTarget(url.rstrip("/") + "/telemetry", {"user-agent": USER_AGENT})
         if self.workspace_token:
-
-            async def send(record: TelemetryRecord) -> None:
-                client = self.async_client.with_options(max_retries=0, timeout=2.0)
-                await client.telemetry.send(**record.to_json())
-
-            return send
+            try:
+                base = checked_base_url(self.base_url)
+            except ConfigurationError:
+                return None  # the API client reports a bad base URL on first use
+            return TelemetryTarget(
+                base + "/api/v1/ext/telemetry",
+                base_headers(self.workspace_token, {}),
+                omit_nulls=True,
+            )
         return None
 
     def _jwks(self) -> JWKSCache:
