@@ -221,6 +221,7 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
         if url and telemetry_on:
             setting = "telemetry_url" if telemetry_url else "KIKET_SDK_TELEMETRY_URL"
             url = checked_base_url(url, setting=setting)
+        self._telemetry_on, self._telemetry_url = telemetry_on, url
         self.telemetry = TelemetryReporter(
             feedback_hook=feedback_hook if telemetry_on else None,
             target=self._telemetry_target(url) if telemetry_on else None,
@@ -353,6 +354,20 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
                 base_url=self.base_url, workspace_token=self.workspace_token
             )
         return self._sync_client
+
+    @property
+    def base_url(self) -> str:
+        """The API and JWKS base URL (no trailing slash). Set it only between serving periods
+        (as ``kiket_sdk.testing.route_outbound`` does, after ``aclose()``): clients made
+        afterwards and the telemetry sent to the API follow it."""
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, value: str) -> None:
+        self._base_url = value
+        telemetry: TelemetryReporter | None = getattr(self, "telemetry", None)
+        if telemetry is not None and self._telemetry_on:
+            telemetry.target = self._telemetry_target(self._telemetry_url)
 
     def _telemetry_target(self, url: str | None) -> TelemetryTarget | None:
         """``{url}/telemetry``, else the API's telemetry endpoint when authenticated, else none.

@@ -116,3 +116,18 @@ def test_plugin_import_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_route_outbound_moves_the_api_telemetry_with_the_base_url() -> None:
+    from kiket_sdk import KiketSDK
+    from kiket_sdk.testing import FakeKiket, route_outbound
+
+    sdk = KiketSDK(webhook_secret="s", workspace_token="wk_test", base_url="https://kiket.dev")
+    assert sdk.telemetry.target is not None
+    assert sdk.telemetry.target.url == "https://kiket.dev/api/v1/ext/telemetry"
+    fake = FakeKiket()
+    with fake.serve() as url:
+        previous = route_outbound(sdk, url)
+        assert sdk.telemetry.target.url == url + "/api/v1/ext/telemetry"
+        route_outbound(sdk, previous)
+    assert sdk.telemetry.target.url == "https://kiket.dev/api/v1/ext/telemetry"
