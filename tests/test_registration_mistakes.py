@@ -475,3 +475,76 @@ def test_no_runtime_token_warning_when_a_secret_or_verify_false(
     with caplog.at_level(logging.WARNING, logger="kiket_sdk"):
         KiketSDK(telemetry_enabled=False, **options)
     assert not [r for r in caplog.records if "no webhook secret" in r.getMessage()]
+
+
+# -- found by a fresh user after the first round --------------------------------------------
+
+
+class Payload(BaseModel):  # a module-level model that a local one of the same name shadows
+    other: str
+
+
+def test_a_local_model_shadows_a_module_level_one_of_the_same_name(sdk: KiketSDK) -> None:
+    class Payload(BaseModel):
+        event: str
+
+    def on_event(event: Payload) -> Any:  # the annotation names the local class (Python's rule)
+        return {"fields": sorted(type(event).model_fields)}
+
+    sdk.register("custom.shadowed", on_event)
+    assert _deliver(sdk, "custom.shadowed") == {"fields": ["event"]}
+
+
+def test_a_name_imported_two_scopes_up_resolves(sdk: KiketSDK) -> None:
+    from kiket_sdk.events import IssueCreated as ImportedUpThere
+
+    def register_inside() -> None:
+        def on_issue(event: ImportedUpThere) -> Any:
+            return {"model": type(event).__name__}
+
+        sdk.register("issue.created", on_issue)
+
+    register_inside()
+    assert sdk.handlers["issue.created", "v1"].model is ImportedUpThere
+
+
+@pytest.mark.parametrize("scopes", ["issues.read", ["issues.read", ""], [1]])
+def test_required_scopes_must_be_a_list_of_scope_names(sdk: KiketSDK, scopes: Any) -> None:
+    def on_issue(event: dict[str, Any]) -> None: ...
+
+    with pytest.raises(ConfigurationError, match="required_scopes"):
+        sdk.register("issue.created", on_issue, required_scopes=scopes)
+    with pytest.raises(ConfigurationError, match="required_scopes"):
+        sdk.webhook("issue.created", required_scopes=scopes)(on_issue)
+
+
+@pytest.mark.parametrize("annotation", [int, str, "int", dict[str, Any]])
+def test_a_second_parameter_that_cannot_take_a_context_raises(
+    sdk: KiketSDK, annotation: Any
+) -> None:
+    async def on_issue(event: dict[str, Any], ctx: Any) -> None: ...
+
+    on_issue.__annotations__["ctx"] = annotation
+    with pytest.raises(ConfigurationError, match="receives the delivery's context"):
+        sdk.register("issue.created", on_issue)
+
+
+@pytest.mark.parametrize("annotation", [BaseHandlerContext, "HandlerContext | None", Any])
+def test_context_annotations_that_can_take_a_context_register(
+    sdk: KiketSDK, annotation: Any
+) -> None:
+    async def on_issue(event: dict[str, Any], ctx: Any) -> Any:
+        return {"ctx": type(ctx).__name__}
+
+    on_issue.__annotations__["ctx"] = annotation
+    sdk.register("issue.created", on_issue)
+    assert _deliver(sdk) == {"ctx": "HandlerContext"}
+
+
+def test_another_events_generated_model_on_a_catalogued_route_raises(sdk: KiketSDK) -> None:
+    from kiket_sdk.events import IssueCreated
+
+    def on_sla(event: IssueCreated) -> None: ...
+
+    with pytest.raises(ConfigurationError, match=r"delivers WorkflowSlaStatus.*takes IssueCreated"):
+        sdk.register("workflow.sla_status", on_sla)

@@ -6,7 +6,8 @@ import contextlib
 import logging
 import math
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any
@@ -58,6 +59,34 @@ DEFAULT_BASE_URL = "https://kiket.dev"
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 DEFAULT_BODY_TIMEOUT = 10.0
 _MARK = "__kiket_webhooks__"
+
+
+def _seconds(name: str, value: object, *, zero_allowed: bool) -> float:
+    """``value`` when it is a finite number of seconds (> 0, or >= 0 with ``zero_allowed``);
+    else `ConfigurationError` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(f"{name} must be a number of seconds, got {value!r}")
+    if not (math.isfinite(value) and (value >= 0 if zero_allowed else value > 0)):
+        bound = ">= 0" if zero_allowed else "> 0"
+        raise ConfigurationError(f"{name} must be a number of seconds {bound}, got {value!r}")
+    return float(value)
+
+
+def _api_hosts(hosts: Sequence[str] | None) -> tuple[str, ...]:
+    """``allowed_api_hosts`` checked: host names (or ``host:port``), never one string split
+    into letters, never URLs."""
+    if isinstance(hosts, str | bytes):
+        raise ConfigurationError(
+            f"allowed_api_hosts takes a list of host names: write allowed_api_hosts=[{hosts!r}]"
+        )
+    checked = tuple(hosts or ())
+    for host in checked:
+        if not isinstance(host, str) or not host.strip() or "/" in host or "@" in host:
+            raise ConfigurationError(
+                f"allowed_api_hosts entries are host names, optionally with :port "
+                f"('api.example.com', 'api.example.com:8443'), not URLs; got {host!r}"
+            )
+    return checked
 
 
 class _Marker(WebhookRegistry[HandlerContext, SyncHandlerContext]):
@@ -178,7 +207,22 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
         self.extension_version = extension_version or (
             self.manifest.version if self.manifest else None
         )
+        if settings is not None and not isinstance(settings, Mapping):
+            given = type(settings).__name__
+            raise ConfigurationError(
+                f"settings must be a mapping of setting names to values, got {given}"
+            )
         self.settings = resolve_settings(self.manifest, settings, auto_env_secrets=auto_env_secrets)
+        if isinstance(webhook_secrets, str | bytes):
+            raise ConfigurationError(
+                "webhook_secrets takes a list of secrets (all accepted, for rotation); for one "
+                "secret write webhook_secret=..."
+            )
+        for given in (webhook_secret, *(webhook_secrets or ())):
+            if given is not None and not isinstance(given, str):
+                raise ConfigurationError(
+                    f"webhook secrets must be strings, got {type(given).__name__}"
+                )
         secrets = [s for s in (webhook_secret, *(webhook_secrets or ())) if s]
         if not secrets:
             resolved = resolve_webhook_secret(webhook_secret, self.manifest)
@@ -188,18 +232,19 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
             setting="base_url" if base_url else "KIKET_BASE_URL",
         )
         self.workspace_token = workspace_token or os.environ.get("KIKET_WORKSPACE_TOKEN") or None
+        if isinstance(max_body_size, bool) or not isinstance(max_body_size, int):
+            raise ConfigurationError("max_body_size must be a whole number of bytes")
         if max_body_size <= 0:
             raise ConfigurationError("max_body_size must be a positive number of bytes")
         self.max_body_size = max_body_size
-        if not (body_timeout > 0 and math.isfinite(body_timeout)):
-            raise ConfigurationError("body_timeout must be a positive number of seconds")
-        self.body_timeout = body_timeout
-        if not (claim_lease > 0 and math.isfinite(claim_lease)):
-            raise ConfigurationError("claim_lease must be a positive number of seconds")
-        self.claim_lease = claim_lease
-        if not (duplicate_wait >= 0 and math.isfinite(duplicate_wait)):
-            raise ConfigurationError("duplicate_wait must be a number of seconds >= 0")
-        self.allowed_api_hosts = tuple(allowed_api_hosts or ())
+        self.body_timeout = _seconds("body_timeout", body_timeout, zero_allowed=False)
+        self.claim_lease = _seconds("claim_lease", claim_lease, zero_allowed=False)
+        _seconds("duplicate_wait", duplicate_wait, zero_allowed=True)
+        _seconds("signature_tolerance", signature_tolerance, zero_allowed=True)
+        _seconds("shutdown_grace", shutdown_grace, zero_allowed=True)
+        if handler_timeout is not None:
+            _seconds("handler_timeout", handler_timeout, zero_allowed=False)
+        self.allowed_api_hosts = _api_hosts(allowed_api_hosts)
         self.debug = debug
         self.title = title or (
             f"{self.extension_id} webhooks" if self.extension_id else "Kiket extension"
@@ -572,9 +617,9 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
         - ``port``: default ``$PORT`` (the platform's containers set it), else 8000.
         - ``uvicorn_options``: passed to ``uvicorn.run`` (``log_level="info"``, ...).
 
-        Raises ``ConfigurationError`` before serving when the host is not an address or host
-        name, or the port is not a number in 1-65535 (``PORT=abc``). ``kiket-sdk run`` follows
-        the same rules.
+        A host that is not an address or host name, or a port that is not a number in 1-65535
+        (``PORT=abc``), ends the process before serving with one line on stderr and exit
+        status 2, as ``kiket-sdk run`` does.
 
         Example::
 
@@ -585,7 +630,11 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
 
         from kiket_sdk._serving import listen_host, listen_port
 
-        host, port = listen_host(host), listen_port(port)
+        try:
+            host, port = listen_host(host), listen_port(port)
+        except ConfigurationError as exc:  # the process's entry point: one line, no traceback
+            print(f"kiket-sdk: error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
         uvicorn.run(self, host=host, port=port, **uvicorn_options)
 
     async def aclose(self) -> None:

@@ -59,6 +59,7 @@ from kiket_sdk._client_options import (
     TimeoutTypes,
     checked_base_url,
     checked_max_retries,
+    checked_timeout,
     lower_keys,
 )
 from kiket_sdk._client_options import base_headers as _base_headers
@@ -131,7 +132,7 @@ class _BaseAPIClient(Generic[_HttpxClientT]):
     ) -> None:
         self._base_url = checked_base_url(base_url or os.environ.get("KIKET_BASE_URL"))
         self._workspace_token = workspace_token or os.environ.get("KIKET_WORKSPACE_TOKEN") or None
-        self._timeout = timeout
+        self._timeout = checked_timeout(timeout)
         self._max_retries = checked_max_retries(max_retries)
         self._default_headers = lower_keys(default_headers)
         self._headers = _base_headers(self._workspace_token, self._default_headers)
@@ -184,7 +185,7 @@ class _BaseAPIClient(Generic[_HttpxClientT]):
         if not isinstance(base_url, NotGiven):
             clone._base_url = checked_base_url(base_url)
         if not isinstance(timeout, NotGiven):
-            clone._timeout = timeout
+            clone._timeout = checked_timeout(timeout)
         if not isinstance(max_retries, NotGiven):
             clone._max_retries = checked_max_retries(max_retries)
         if not isinstance(workspace_token, NotGiven):

@@ -49,6 +49,7 @@ __all__ = [
     "base_headers",
     "checked_base_url",
     "checked_max_retries",
+    "checked_timeout",
     "lower_keys",
     "redacted_url",
 ]
@@ -168,6 +169,13 @@ def checked_base_url(base_url: str | None, *, setting: str = "base_url (or KIKET
             f"{setting} must be an http:// or https:// URL with a host, like https://kiket.dev "
             f"or http://127.0.0.1:8080; got {redacted_url(given)!r}."
         )
+    if parts.username is not None or parts.password is not None:
+        # httpx would send them as Basic auth beside the bearer token, and they would show in
+        # every log line naming the URL.
+        raise ConfigurationError(
+            f"{setting} must not hold credentials (user:password@); the workspace token "
+            f"authenticates calls; got {redacted_url(given)!r}."
+        )
     return url
 
 
@@ -181,6 +189,22 @@ def redacted_url(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+
+
+def checked_timeout(timeout: TimeoutTypes) -> TimeoutTypes:
+    """``timeout`` itself: seconds (a number > 0), an ``httpx.Timeout``, or ``None`` (no
+    timeout); raise ``ConfigurationError`` otherwise (``-1``, ``0``, ``"30"``, NaN).
+
+    >>> checked_timeout(5.0)
+    5.0
+    """
+    if timeout is None or isinstance(timeout, httpx.Timeout):
+        return timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise ConfigurationError(f"timeout must be a number of seconds, got {timeout!r}.")
+    if not (timeout > 0 and math.isfinite(timeout)):
+        raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout}.")
+    return timeout
 
 
 def checked_max_retries(max_retries: int) -> int:

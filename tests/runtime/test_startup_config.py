@@ -7,6 +7,7 @@ traceback (``PORT=abc``).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -107,21 +108,61 @@ def test_run_refuses_bad_host_and_port_env(
     message: str,
     served: list[dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv(name, value)
-    with pytest.raises(ConfigurationError) as info:
+    with pytest.raises(SystemExit) as info:  # run() is the process's entry point
         KiketSDK().run()
-    assert str(info.value).startswith(message)
-    assert "\n" not in str(info.value)
+    assert info.value.code == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith(f"kiket-sdk: error: {message}")
+    assert stderr.count("\n") == 1  # one line, no traceback
     assert served == []
 
 
-def test_run_refuses_bad_host_and_port_arguments(served: list[dict[str, Any]]) -> None:
-    with pytest.raises(ConfigurationError, match=r"^port must be a port number \(1-65535\)"):
+def test_run_refuses_bad_host_and_port_arguments(
+    served: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
         KiketSDK().run(port=0)
-    with pytest.raises(ConfigurationError, match=r"^host must be an interface address"):
+    assert "port must be a port number (1-65535)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
         KiketSDK().run(host="not a host")
+    assert "host must be an interface address" in capsys.readouterr().err
     assert served == []
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"webhook_secrets": "abc"}, "webhook_secrets takes a list"),
+        ({"webhook_secrets": [b"abc"]}, "webhook secrets must be strings"),
+        ({"signature_tolerance": "300"}, "signature_tolerance must be a number of seconds"),
+        ({"signature_tolerance": -5}, "signature_tolerance must be a number of seconds >= 0"),
+        ({"shutdown_grace": -1}, "shutdown_grace must be a number of seconds >= 0"),
+        ({"handler_timeout": 0}, "handler_timeout must be a number of seconds > 0"),
+        ({"body_timeout": float("nan")}, "body_timeout must be a number of seconds > 0"),
+        ({"max_body_size": 1.5}, "max_body_size must be a whole number"),
+        ({"settings": "x"}, "settings must be a mapping"),
+        ({"allowed_api_hosts": "kiket.dev"}, "allowed_api_hosts takes a list"),
+        ({"allowed_api_hosts": ["http://x.com"]}, "not URLs"),
+        ({"base_url": "http://bot:pw@kiket.example"}, "must not hold credentials"),
+    ],
+)
+def test_constructor_refuses_values_that_would_fail_every_delivery(
+    options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(message)) as info:
+        KiketSDK(webhook_secret="sh", **options)
+    assert "pw" not in str(info.value)
+
+
+def test_clients_refuse_a_bad_timeout() -> None:
+    for bad in (-1, 0, "30", float("inf")):
+        with pytest.raises(ConfigurationError, match="timeout must be"):
+            KiketClient(base_url="http://127.0.0.1:9", timeout=bad)  # type: ignore[arg-type]
+        with pytest.raises(ConfigurationError, match="timeout must be"):
+            AsyncKiketClient(base_url="http://127.0.0.1:9").with_options(timeout=bad)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

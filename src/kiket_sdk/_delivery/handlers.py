@@ -36,7 +36,7 @@ from pydantic import BaseModel
 
 from kiket_sdk._delivery.request import normalize_version
 from kiket_sdk._exceptions import ConfigurationError
-from kiket_sdk._generated.catalogue import EVENT_PAYLOADS, KNOWN_EVENTS
+from kiket_sdk._generated.catalogue import EVENT_PAYLOADS, KNOWN_EVENTS, payload_model
 
 __all__ = [
     "HandlerSpec",
@@ -49,6 +49,7 @@ __all__ = [
 _CONTEXT_MODULE = "kiket_sdk._delivery.context"
 _VERSION = re.compile(r"v[0-9]+|[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SIMILAR = 0.88  # difflib ratio from which an unknown event name is taken for a misspelling
+_EVENT_MODELS_MODULE = "kiket_sdk._generated.models"
 _KIND_RULE = "async handlers take HandlerContext, plain def handlers take SyncHandlerContext"
 
 
@@ -214,8 +215,9 @@ def _is_async(func: Callable[..., Any]) -> bool:
 
 
 def _namespace(func: Callable[..., Any]) -> tuple[dict[str, Any], Mapping[str, Any]]:
-    """(globals, locals) to resolve the handler's string annotations in: its closure, its
-    module, then the local names of the first caller outside kiket_sdk."""
+    """(globals, locals) to resolve the handler's string annotations in: its closure, then the
+    local names of the callers outside kiket_sdk up to module level (innermost first), then its
+    module."""
     target = _target(func)
     module: dict[str, Any] = getattr(target, "__globals__", None) or {}
     closure: dict[str, Any] = {}
@@ -227,9 +229,16 @@ def _namespace(func: Callable[..., Any]) -> tuple[dict[str, Any], Mapping[str, A
             closure[name] = cell.cell_contents
         except ValueError:  # a cell not yet filled
             continue
+    # Python's own order: enclosing scopes before the module. With postponed annotations a
+    # name used only in an annotation is not in the closure, so the local names of the code
+    # registering the handler, and of the functions around it, stand for the enclosing scopes.
+    enclosing: list[dict[str, Any]] = []
     frame, _ = _user_frame()
-    caller = frame.f_locals if frame is not None else {}
-    return module, ChainMap(closure, module, caller)
+    while frame is not None and frame.f_code.co_name != "<module>" and len(enclosing) < 8:
+        if not _in_sdk(frame):
+            enclosing.append(dict(frame.f_locals))
+        frame = frame.f_back
+    return module, ChainMap(closure, *enclosing, module)
 
 
 def _resolve(
@@ -262,6 +271,34 @@ def _context_kind(annotation: Any) -> Literal["async", "sync"] | None:
                 return "sync"
             return None
     return None
+
+
+def _may_be_context(annotation: Any) -> bool:
+    """Whether a context can be passed where ``annotation`` is written: no annotation, ``Any``,
+    a name that could not be resolved, a context class, or a union holding one."""
+    if annotation is inspect.Parameter.empty or annotation is Any or isinstance(annotation, str):
+        return True
+    if isinstance(annotation, type):
+        return any(cls.__module__ == _CONTEXT_MODULE for cls in annotation.__mro__)
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return False  # dict[str, Any], list[...]: not a context
+    members = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return any(_may_be_context(member) for member in members)
+
+
+def _check_catalogued_model(event: str, version: str, model: type[BaseModel] | None) -> None:
+    """A generated event model on another event's route is a mix-up (``IssueCreated`` for
+    ``workflow.sla_status``): its fields would not be there. The user's own models and
+    ``dict`` are never questioned."""
+    if model is None or model.__module__ != _EVENT_MODELS_MODULE:
+        return
+    expected = payload_model(event, version)
+    if expected is not None and not issubclass(expected, model):
+        raise ConfigurationError(
+            f"{event}@{version} delivers {expected.__name__}, but its handler takes "
+            f"{model.__name__} (the model of another event): annotate the event "
+            f"{expected.__name__}, or use dict"
+        )
 
 
 def _payload_model(func: Callable[..., Any], annotation: Any) -> type[BaseModel] | None:
@@ -347,6 +384,13 @@ def inspect_handler(
         except Exception:  # e.g. imported under TYPE_CHECKING: go by the name as written
             ctx_annotation = ctx.annotation
         kind = _context_kind(ctx_annotation)
+        if kind is None and not _may_be_context(ctx_annotation):
+            right = "HandlerContext" if is_async else "SyncHandlerContext"
+            raise ConfigurationError(
+                f"the second parameter of {_label(func)} for {route} is annotated "
+                f"{ctx_annotation!r}, but it receives the delivery's context: annotate it "
+                f"{right} ({_KIND_RULE}) or leave it unannotated"
+            )
         if kind is not None and (kind == "async") != is_async:
             label = _label(func)
             wrong, right = ("SyncHandlerContext", "HandlerContext")[:: 1 if is_async else -1]
@@ -356,12 +400,22 @@ def inspect_handler(
                 f"handler but its context is annotated {wrong}: {_KIND_RULE}; write "
                 f"{define} {getattr(func, '__name__', 'handler')}(event, {ctx.name}: {right})"
             )
+    if isinstance(required_scopes, str):
+        raise ConfigurationError(
+            f"required_scopes of {route} takes a list of scopes, not one string: write "
+            f"required_scopes=[{required_scopes!r}]"
+        )
+    scopes = tuple(required_scopes or ())
+    if not all(isinstance(scope, str) and scope.strip() for scope in scopes):
+        raise ConfigurationError(f"required_scopes of {route} must be non-blank strings")
+    model = _payload_model(func, model_annotation)
+    _check_catalogued_model(event, version, model)
     return HandlerSpec(
         event=event,
         version=version,
         func=func,
-        model=_payload_model(func, model_annotation),
+        model=model,
         is_async=is_async,
         wants_context=wants_context,
-        required_scopes=tuple(required_scopes or ()),
+        required_scopes=scopes,
     )
