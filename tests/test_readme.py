@@ -49,10 +49,11 @@ def test_readme_recipe_survives_a_suite_of_tests(pytester: pytest.Pytester) -> N
     ]
     pytester.makepyfile(
         main=_block("# main.py"),
-        test_main="from main import sdk\n" + "\n".join(tests),
+        test_main="from main import sdk\n" + "\n".join([*tests, _block("async def test_async")]),
     )
+    pytester.makeini("[pytest]\nasyncio_mode = auto\n")
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-p", "no:randomly")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
 
 
 @pytest.mark.slow

@@ -265,7 +265,7 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
         url = telemetry_url or os.environ.get("KIKET_SDK_TELEMETRY_URL") or None
         if url and telemetry_on:
             setting = "telemetry_url" if telemetry_url else "KIKET_SDK_TELEMETRY_URL"
-            url = checked_base_url(url, setting=setting)
+            url = checked_base_url(url, setting=setting, credentials_allowed=True)
         self._telemetry_on, self._telemetry_url = telemetry_on, url
         self.telemetry = TelemetryReporter(
             feedback_hook=feedback_hook if telemetry_on else None,
@@ -288,6 +288,7 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
         self._pipeline: DeliveryPipeline | None = None
         self._endpoint: WebhookEndpoint | None = None
         self._router: APIRouter | None = None
+        self._memory_ledger: DeliveryStore | None = None
 
     # -- registration ---------------------------------------------------------------------
 
@@ -446,7 +447,7 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
         from kiket_sdk._delivery.dispatch import HandlerRunner
         from kiket_sdk._delivery.ledger import Ledger
         from kiket_sdk._delivery.pipeline import DeliveryPipeline
-        from kiket_sdk._stores import delivery_store_from_env
+        from kiket_sdk._stores import MemoryDeliveryStore, delivery_store_from_env
 
         given = self.delivery_store
         created: list[DeliveryStore] = []
@@ -454,12 +455,20 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
         def store() -> DeliveryStore:
             if given is not None:
                 return given
+            if self._memory_ledger is not None:
+                return self._memory_ledger
             if not created:
-                created.append(delivery_store_from_env())
+                made = delivery_store_from_env()
+                if isinstance(made, MemoryDeliveryStore):
+                    # The process's ledger: it outlives a serving period (a lifespan, a
+                    # TestClient session), so an event handled before is still answered.
+                    self._memory_ledger = made
+                    return made
+                created.append(made)
             return created[0]
 
         async def close_created_store() -> None:
-            for made in created:
+            for made in created:  # a Redis store made from KIKET_REDIS_URL: its data stays
                 await made.aclose()
 
         return DeliveryPipeline(

@@ -137,13 +137,20 @@ class RateLimitInfo:
         return cls(_integer(limit), _integer(remaining), _number(reset))
 
 
-def checked_base_url(base_url: str | None, *, setting: str = "base_url (or KIKET_BASE_URL)") -> str:
+def checked_base_url(
+    base_url: str | None,
+    *,
+    setting: str = "base_url (or KIKET_BASE_URL)",
+    credentials_allowed: bool = False,
+) -> str:
     """``base_url`` (or the default, https://kiket.dev) stripped of blanks and trailing ``/``.
 
     Raises ``ConfigurationError`` unless it is an ``http://`` or ``https://`` URL with a host
     (and, when given, a numeric port): ``"localhost:9999"`` is refused at once rather than
-    failing every call later. ``setting`` names the value in the message (``"KIKET_BASE_URL"``,
-    ``"telemetry_url"``); credentials in the URL are never echoed.
+    failing every call later. ``user:password@`` is refused unless ``credentials_allowed`` (an
+    API base URL authenticates with the workspace token; a telemetry collector may use them).
+    ``setting`` names the value in the message (``"KIKET_BASE_URL"``, ``"telemetry_url"``);
+    credentials in the URL are never echoed.
 
     >>> checked_base_url("https://kiket.example/")
     'https://kiket.example'
@@ -169,7 +176,7 @@ def checked_base_url(base_url: str | None, *, setting: str = "base_url (or KIKET
             f"{setting} must be an http:// or https:// URL with a host, like https://kiket.dev "
             f"or http://127.0.0.1:8080; got {redacted_url(given)!r}."
         )
-    if parts.username is not None or parts.password is not None:
+    if not credentials_allowed and (parts.username is not None or parts.password is not None):
         # httpx would send them as Basic auth beside the bearer token, and they would show in
         # every log line naming the URL.
         raise ConfigurationError(

@@ -24,7 +24,7 @@ Telemetry costs a delivery one non-blocking ``queue.Queue.put_nowait``; nothing 
   the record over with ``loop.call_soon_threadsafe``. A hook that raises is logged (warning)
   and counted in ``sender.hook_errors``. A slow hook delays telemetry (and then drops records
   once the queue is full), never a delivery.
-- ``await reporter.drain(timeout)`` (``KiketSDK.aclose`` calls it, 5 s) waits in a worker
+- ``await reporter.drain(timeout)`` (``KiketSDK.aclose`` calls it, 2 s) waits in a worker
   thread until every record queued so far (by any SDK of the process) is handled, or the
   timeout passes. The thread is a daemon: process exit never waits for it; records still
   queued then are lost.
@@ -73,7 +73,7 @@ DEFAULT_MAX_QUEUE = 1000
 DEFAULT_TIMEOUT = httpx.Timeout(2.0, connect=1.0)
 DEFAULT_HOOK_TIMEOUT = 5.0
 DEFAULT_WARN_INTERVAL = 60.0
-DEFAULT_DRAIN_TIMEOUT = 5.0
+DEFAULT_DRAIN_TIMEOUT = 2.0
 
 
 def telemetry_opted_out(environ: Mapping[str, str] | None = None) -> bool:

@@ -248,3 +248,17 @@ def test_health_reports_json_for_head_and_get() -> None:
     client = TestClient(_make_sdk([]))
     assert client.head("/health").status_code == 200
     assert json.loads(client.get("/health").content)["registered_events"] == ["issue.created@v1"]
+
+
+def test_the_in_memory_ledger_outlives_a_serving_period() -> None:
+    # One process, two lifespans (two `with TestClient` blocks): an event runs once.
+    record: list[str] = []
+    sdk = _make_sdk(record)
+    body, headers = _signed("once-per-process")
+    with TestClient(sdk) as client:
+        first = client.post("/v/1/webhooks/issue.created", content=body, headers=headers)
+    with TestClient(sdk) as client:
+        again = client.post("/v/1/webhooks/issue.created", content=body, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.headers.get("x-kiket-duplicate") == "true"
+    assert record == ["once-per-process"]

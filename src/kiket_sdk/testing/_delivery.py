@@ -181,10 +181,11 @@ def route_outbound(sdk: KiketSDK, base_url: str) -> str:
     ``base_url`` -- a `FakeKiket`'s URL -- and return the base URL it had, to restore later with
     another call. Blocking; use it between deliveries, not during one.
 
-    The SDK is settled first, as at a shutdown (deferred work finished, pools and its ledger
-    closed), so nothing carries over: calls of the new period go to ``base_url`` alone, and
-    events delivered before are not answered from the ledger again. The ``kiket_fake`` fixture
-    does this for every SDK a test delivers to with ``kiket_deliver``, and undoes it after.
+    The SDK is settled first, as at a shutdown (deferred work finished, pools closed), and its
+    in-memory ledger is started afresh, so nothing carries over: calls of the new period go to
+    ``base_url`` alone, and events delivered before are not answered from the ledger again.
+    The ``kiket_fake`` fixture does this for every SDK a test delivers to with
+    ``kiket_deliver``, and undoes it after.
 
     ```python
     previous = route_outbound(sdk, fake.url)
@@ -195,6 +196,7 @@ def route_outbound(sdk: KiketSDK, base_url: str) -> str:
     ```
     """
     settle(sdk)
+    sdk._memory_ledger = None  # a test's deliveries are not answered from an earlier test's
     previous, sdk.base_url = sdk.base_url, base_url.rstrip("/")
     return previous
 
