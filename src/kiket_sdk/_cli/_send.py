@@ -62,7 +62,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     from kiket_sdk._client_options import checked_base_url
     from kiket_sdk.testing import event_payload, set_path, signed_headers
 
-    base = checked_base_url(args.url, setting="--url")
+    base = checked_base_url(args.url, setting="--url", credentials_allowed=True)
     if args.api_url:
         checked_base_url(args.api_url, setting="--api-url")
     payload: Any
