@@ -24,6 +24,8 @@ from kiket_sdk._audit import (
     verify_proof_locally,
 )
 from kiket_sdk._endpoints import AsyncEndpoints, Endpoints
+from kiket_sdk._exceptions import ConfigurationError, KiketSDKError
+from kiket_sdk._generated import models as m
 from kiket_sdk._generated.resources import (
     AsyncCustomDataScope,
     AsyncSlaEventsScope,
@@ -31,8 +33,6 @@ from kiket_sdk._generated.resources import (
     SlaEventsScope,
 )
 from kiket_sdk._intake_forms import AsyncIntakeFormsClient, IntakeFormsClient
-from kiket_sdk._exceptions import ConfigurationError, KiketSDKError
-from kiket_sdk._generated import models as m
 from kiket_sdk._secrets import AsyncSecretManager, SecretManager
 from kiket_sdk.testing import serve_app
 

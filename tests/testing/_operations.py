@@ -3,8 +3,8 @@
 ``seed(fake)`` prepares the state the requests need; ``valid_requests(ids)`` lists one request
 per operation of the spec in an order that works against one fake (reads before the delete of
 the same thing): hand-written requests for the stateful routes, and for any other operation a
-request built from the spec (``spec_request``). ``answer_errors`` checks an answer against the spec with plain ``jsonschema`` (not with
-the fake's own validation code).
+request built from the spec (``spec_request``). ``answer_errors`` checks an answer against the
+spec with plain ``jsonschema`` (not with the fake's own validation code).
 """
 
 from __future__ import annotations
