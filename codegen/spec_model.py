@@ -6,7 +6,13 @@ tested) on its own. Conventions the spec follows (checked by ``tests/test_spec.p
 - every operation has one tag (its resource) and ``x-kiket-method`` (its method name there);
 - request and response bodies are ``$ref`` s to named component schemas;
 - a query parameter declared with ``content: application/json`` is sent JSON-encoded;
+- a string parameter with ``x-kiket-format: iso-8601`` also accepts a ``datetime``;
+- an operation with ``x-kiket-scope: {helper: <name>, bound: <parameter>}`` also appears on the
+  scoped helper ``ctx.endpoints.<name>(<parameter>)``, which sends that parameter itself
+  (``bound`` may be left out: the helper then binds nothing);
 - every webhook has ``x-kiket-event`` and ``x-kiket-versions`` and a ``$ref`` payload schema.
+
+The annotations are described for spec authors in ``codegen/README.md``.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ class Param:
     required: bool
     json_encoded: bool = False
     description: str = ""
+    default: Any = None  # the schema's default: documentation only, the server applies it
 
 
 @dataclass
@@ -46,6 +53,29 @@ class Operation:
     body_required: bool
     response_model: str | None
     models: set[str] = field(default_factory=set)
+    scope: ScopeAnnotation | None = None
+
+    @property
+    def all_params(self) -> list[Param]:
+        """Path parameters, then the keyword ones (required first)."""
+        return [*self.path_params, *self.keyword_params]
+
+    def scoped_params(self) -> tuple[list[Param], list[Param]]:
+        """The parameters of the scoped helper method: (positional-or-keyword, keyword-only).
+
+        The bound parameter is left out; path parameters and required ones may be passed by
+        position (``create(module_key, table, record)``), optional ones only by keyword.
+        """
+        bound = self.scope.bound if self.scope else None
+        params = [p for p in self.all_params if p.py_name != bound]
+        return [p for p in params if p.required], [p for p in params if not p.required]
+
+    @property
+    def scoped_example(self) -> str:
+        """A call of the scoped helper method, e.g. ``custom_data.list("module_key", "table")``."""
+        helper = self.scope.helper if self.scope else self.resource
+        args = ", ".join(_example_value(p) for p in self.scoped_params()[0])
+        return f"{helper}.{self.method_name}({args})"
 
     @property
     def is_write(self) -> bool:
@@ -65,12 +95,41 @@ class Operation:
         return f"client.{self.resource}.{self.method_name}({', '.join(args)})"
 
 
+@dataclass(frozen=True)
+class ScopeAnnotation:
+    """``x-kiket-scope`` of one operation: the helper it joins and the parameter bound there."""
+
+    helper: str
+    bound: str | None
+
+
+@dataclass
+class Scope:
+    """A scoped helper: ``ctx.endpoints.<helper>(<bound>)`` with some operations of a resource."""
+
+    helper: str
+    class_name: str
+    bound: Param | None
+    operations: list[Operation]
+
+
 @dataclass
 class Resource:
     attr: str
     class_name: str
     description: str
     operations: list[Operation]
+    scopes: list[Scope] = field(default_factory=list)
+
+    @property
+    def models(self) -> list[str]:
+        """Every model name the resource's operations use, sorted."""
+        return sorted({name for op in self.operations for name in op.models})
+
+    @property
+    def uses_datetime(self) -> bool:
+        params = (p for op in self.operations for p in op.all_params)
+        return any("datetime.datetime" in p.annotation for p in params)
 
 
 @dataclass
@@ -150,13 +209,17 @@ def _parameter(spec: dict[str, Any], raw: dict[str, Any], models: set[str]) -> P
     raw = _resolve(spec, raw)
     json_encoded = "content" in raw
     schema = raw["content"]["application/json"]["schema"] if json_encoded else raw["schema"]
+    kind = annotation(schema, models, model_input=True)
+    if schema.get("x-kiket-format") == "iso-8601":
+        kind += " | datetime.datetime"  # sent as datetime.isoformat() by the request codec
     return Param(
         name=raw["name"],
         py_name=_py_name(raw["name"]),
-        annotation=annotation(schema, models, model_input=True),
+        annotation=kind,
         required=bool(raw.get("required")) or raw["in"] == "path",
         json_encoded=json_encoded,
         description=" ".join(str(raw.get("description", "")).split()),
+        default=schema.get("default"),
     )
 
 
@@ -242,14 +305,65 @@ def build_operations(spec: dict[str, Any]) -> list[Resource]:
                     body_required=body_required,
                     response_model=_response_model(op, models),
                     models=models,
+                    scope=_scope_annotation(op),
                 )
             )
-    return [
+    resources = [
         Resource(
             attr=tag, class_name=_class_name(tag), description=tag_docs.get(tag, ""), operations=ops
         )
         for tag, ops in grouped.items()
     ]
+    _attach_scopes(resources)
+    return resources
+
+
+def _scope_annotation(op: dict[str, Any]) -> ScopeAnnotation | None:
+    raw = op.get("x-kiket-scope")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("helper"), str):
+        raise ValueError(f"{op['operationId']}: x-kiket-scope needs a `helper` name")
+    unknown = set(raw) - {"helper", "bound"}
+    if unknown:
+        raise ValueError(f"{op['operationId']}: unknown x-kiket-scope keys {sorted(unknown)}")
+    return ScopeAnnotation(helper=raw["helper"], bound=raw.get("bound"))
+
+
+def _attach_scopes(resources: list[Resource]) -> None:
+    """Group the scoped operations by helper; one helper lives in one resource, one binding."""
+    owners: dict[str, str] = {}
+    for resource in resources:
+        by_helper: dict[str, list[Operation]] = {}
+        for op in resource.operations:
+            if op.scope is None:
+                continue
+            owner = owners.setdefault(op.scope.helper, resource.attr)
+            if owner != resource.attr:
+                raise ValueError(
+                    f"{op.operation_id}: helper {op.scope.helper!r} already belongs to {owner!r}"
+                )
+            by_helper.setdefault(op.scope.helper, []).append(op)
+        for helper, ops in by_helper.items():
+            bindings = {op.scope.bound for op in ops if op.scope}
+            if len(bindings) != 1:
+                raise ValueError(f"helper {helper!r} binds different parameters: {bindings}")
+            [bound_name] = bindings
+            bound = None
+            if bound_name is not None:
+                found = [p for op in ops for p in op.all_params if p.py_name == bound_name]
+                if len(found) != sum(1 for _ in ops) or not all(p.required for p in found):
+                    raise ValueError(
+                        f"helper {helper!r}: every operation needs a required {bound_name!r}"
+                    )
+                bound = found[0]
+            class_name = _class_name(helper) + "Scope"
+            resource.scopes.append(Scope(helper, class_name, bound, ops))
+
+
+def build_scopes(resources: list[Resource]) -> list[tuple[Resource, Scope]]:
+    """Every scoped helper with the resource it belongs to, in spec order."""
+    return [(resource, scope) for resource in resources for scope in resource.scopes]
 
 
 def _in(spec: dict[str, Any], op: dict[str, Any], shared: list[Any], param: Param) -> str:

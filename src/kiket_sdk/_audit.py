@@ -1,8 +1,10 @@
 """Audit anchors and Merkle proofs: ``ctx.endpoints.audit`` plus two local helpers.
 
-``AuditClient`` (blocking) and ``AsyncAuditClient`` (awaited) call the platform:
-``list_anchors``, ``get_anchor``, ``get_proof`` and ``verify``. Two plain functions (also
-available as static methods of both classes) check a record without the network:
+``AuditClient`` (blocking) and ``AsyncAuditClient`` (awaited) call the platform: ``list_anchors``,
+``get_anchor`` and ``get_proof`` are generated from the spec (``x-kiket-scope: {helper: audit}``);
+``verify(proof)`` is written here because it takes a whole ``get_proof`` answer, which the spec's
+flat request body cannot say. Two plain functions (also static methods of both classes) check a
+record without the network:
 
 - ``compute_content_hash(record)``: ``"0x"`` + lowercase hex SHA-256 of the record's canonical
   JSON: keys sorted at every depth, no whitespace (``","`` and ``":"``), non-ASCII characters
@@ -31,19 +33,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
-from kiket_sdk._client import AsyncKiketClient, KiketClient
 from kiket_sdk._exceptions import KiketSDKError
-from kiket_sdk._generated.models import (
-    AuditAnchor,
-    AuditAnchorListResponse,
-    AuditProof,
-    AuditVerifyResponse,
-)
+from kiket_sdk._generated.models import AuditProof, AuditVerifyResponse
+from kiket_sdk._generated.resources import AsyncAuditScope, AuditScope
 from kiket_sdk._serialization import to_jsonable
 
 __all__ = ["AsyncAuditClient", "AuditClient", "compute_content_hash", "verify_proof_locally"]
@@ -101,10 +97,6 @@ def _hash_bytes(value: object) -> bytes | None:
         return None
 
 
-def _stamp(value: datetime | str | None) -> str | None:
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
 def _verify_fields(proof: AuditProof | Mapping[str, Any]) -> dict[str, Any]:
     """The body fields of a verify call taken from a proof (as returned by ``get_proof``)."""
     data = proof.model_dump() if isinstance(proof, AuditProof) else dict(proof)
@@ -117,88 +109,27 @@ def _verify_fields(proof: AuditProof | Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
-class AuditClient:
-    """Blocking calls to the audit API, plus the local helpers as static methods."""
+class AuditClient(AuditScope):
+    """Blocking audit calls: the generated ``list_anchors`` / ``get_anchor`` / ``get_proof``, plus
+    ``verify(proof)`` (takes a ``get_proof`` answer) and the local helpers as static methods."""
 
     compute_content_hash = staticmethod(compute_content_hash)
     verify_proof_locally = staticmethod(verify_proof_locally)
 
-    def __init__(self, client: KiketClient) -> None:
-        self._resource = client.audit
-
-    def list_anchors(
-        self,
-        *,
-        page: int | None = None,
-        per_page: int | None = None,
-        status: str | None = None,
-        network: str | None = None,
-        from_: datetime | str | None = None,
-        to: datetime | str | None = None,
-    ) -> AuditAnchorListResponse:
-        """One page of anchors (``per_page`` at most 100); ``from_``/``to`` bound creation time."""
-        return self._resource.list_anchors(
-            page=page,
-            per_page=per_page,
-            status=status,
-            network=network,
-            from_=_stamp(from_),
-            to=_stamp(to),
-        )
-
-    def get_anchor(self, merkle_root: str, *, include_records: bool | None = None) -> AuditAnchor:
-        """The anchor with this Merkle root (with its records when ``include_records=True``)."""
-        return self._resource.get_anchor(merkle_root, include_records=include_records)
-
-    def get_proof(self, record_id: int | str, *, record_type: str | None = None) -> AuditProof:
-        """The inclusion proof of an audit record (``record_type``: AuditLog or AIAuditLog)."""
-        return self._resource.get_proof(record_id, record_type=record_type)
-
     def verify(self, proof: AuditProof | Mapping[str, Any]) -> AuditVerifyResponse:
-        """Ask the platform to check ``proof`` (a ``get_proof`` answer or a mapping alike)."""
+        """Ask the platform to check ``proof`` (a ``get_proof`` answer or a mapping alike).
+
+        ``KiketSDKError`` before any request when it lacks ``content_hash``, ``merkle_root``,
+        ``proof`` or ``leaf_index``.
+        """
         return self._resource.verify(**_verify_fields(proof))
 
 
-class AsyncAuditClient:
-    """Awaited calls to the audit API: the same methods as ``AuditClient``."""
+class AsyncAuditClient(AsyncAuditScope):
+    """Awaited audit calls: the same methods as ``AuditClient``."""
 
     compute_content_hash = staticmethod(compute_content_hash)
     verify_proof_locally = staticmethod(verify_proof_locally)
-
-    def __init__(self, client: AsyncKiketClient) -> None:
-        self._resource = client.audit
-
-    async def list_anchors(
-        self,
-        *,
-        page: int | None = None,
-        per_page: int | None = None,
-        status: str | None = None,
-        network: str | None = None,
-        from_: datetime | str | None = None,
-        to: datetime | str | None = None,
-    ) -> AuditAnchorListResponse:
-        """One page of anchors (``per_page`` at most 100); ``from_``/``to`` bound creation time."""
-        return await self._resource.list_anchors(
-            page=page,
-            per_page=per_page,
-            status=status,
-            network=network,
-            from_=_stamp(from_),
-            to=_stamp(to),
-        )
-
-    async def get_anchor(
-        self, merkle_root: str, *, include_records: bool | None = None
-    ) -> AuditAnchor:
-        """The anchor with this Merkle root (with its records when ``include_records=True``)."""
-        return await self._resource.get_anchor(merkle_root, include_records=include_records)
-
-    async def get_proof(
-        self, record_id: int | str, *, record_type: str | None = None
-    ) -> AuditProof:
-        """The inclusion proof of an audit record (``record_type``: AuditLog or AIAuditLog)."""
-        return await self._resource.get_proof(record_id, record_type=record_type)
 
     async def verify(self, proof: AuditProof | Mapping[str, Any]) -> AuditVerifyResponse:
         """Ask the platform to check ``proof`` (a ``get_proof`` answer or a mapping alike)."""

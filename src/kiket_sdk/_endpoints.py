@@ -12,11 +12,17 @@ id for ``/api/v1/extensions/{extension_id}/...`` paths and the handler's event v
 | ``emit_metric(name, value, unit="count")`` | ``POST /api/v1/extensions/metrics`` |
 | ``metadata()`` | ``GET /api/v1/extensions/{id}`` |
 | ``rate_limit()`` | ``GET /api/v1/ext/rate_limit`` (the inner ``RateLimit``) |
-| ``custom_data(project_id)`` / ``sla_events(..)`` / ``intake_forms(..)`` | project helpers |
+| ``custom_data(project_id)`` / ``sla_events(..)`` / ``intake_forms(..)`` | generated helpers |
 | ``webhook_url(action)`` / ``rotate_webhook_url(action)`` | ``/api/v1/ext/webhook_url[/rotate]`` |
 | ``update_configuration(values)`` | ``PATCH /api/v1/ext/configuration`` |
 | ``create_inbound_email(email, **fields)`` | ``POST /api/v1/ext/inbound_emails`` |
 | ``secrets`` / ``audit`` | ``SecretManager`` / ``AuditClient`` |
+
+The project helpers and most of ``audit`` are generated from the spec's ``x-kiket-scope``
+annotations (``kiket_sdk._generated.endpoints``); this module only wires them to the delivery's
+client and adds what the spec cannot say: the conveniences below (positional arguments, the
+extension id and event version filled in, answers unwrapped), ``secrets`` (env first, see
+``_secrets``), ``audit.verify(proof)`` and ``intake_forms(..).public_url``.
 
 ``log_event`` sends ``{event, version, data, timestamp}``: ``version`` is the handler's event
 version (``ConfigurationError`` when there is none), ``timestamp`` the time of the call in
@@ -43,16 +49,8 @@ from pydantic import BaseModel, ValidationError
 
 from kiket_sdk._audit import AsyncAuditClient, AuditClient
 from kiket_sdk._client import AsyncKiketClient, KiketClient
-from kiket_sdk._endpoints_data import (
-    AsyncCustomDataClient,
-    AsyncIntakeFormsClient,
-    AsyncSlaEventsClient,
-    CustomDataClient,
-    IntakeFormsClient,
-    ProjectId,
-    SlaEventsClient,
-)
 from kiket_sdk._exceptions import ConfigurationError, KiketSDKError
+from kiket_sdk._generated.endpoints import GeneratedAsyncEndpoints, GeneratedEndpoints
 from kiket_sdk._generated.models import (
     ExtensionMetadata,
     InboundEmail,
@@ -60,6 +58,7 @@ from kiket_sdk._generated.models import (
     RateLimit,
     WebhookUrl,
 )
+from kiket_sdk._intake_forms import AsyncIntakeFormsClient, IntakeFormsClient
 from kiket_sdk._secrets import AsyncSecretManager, SecretManager, require_extension_id
 
 __all__ = [
@@ -70,6 +69,8 @@ __all__ = [
     "Endpoints",
     "SecretManager",
 ]
+
+ProjectId = int | str
 
 
 def utc_timestamp() -> str:
@@ -102,23 +103,15 @@ def _inbound_email(
         raise KiketSDKError(f"The inbound e-mail is not valid: {problems}.") from None
 
 
-class _EndpointsBase:
-    def __init__(self, *, extension_id: str | None, event_version: str | None) -> None:
-        self.extension_id = extension_id or None
-        self.event_version = event_version or None
-
-    def _extension_id(self, operation: str) -> str:
-        return require_extension_id(self.extension_id, operation)
-
-
-class Endpoints(_EndpointsBase):
+class Endpoints(GeneratedEndpoints[KiketClient]):
     """Blocking helpers for sync handlers (see the module docstring)."""
 
     def __init__(
         self, client: KiketClient, *, extension_id: str | None, event_version: str | None
     ) -> None:
-        super().__init__(extension_id=extension_id, event_version=event_version)
-        self.client = client
+        super().__init__(client)
+        self.extension_id = extension_id or None
+        self.event_version = event_version or None
 
     @functools.cached_property
     def secrets(self) -> SecretManager:
@@ -128,11 +121,15 @@ class Endpoints(_EndpointsBase):
     @functools.cached_property
     def audit(self) -> AuditClient:
         """Audit anchors and Merkle proofs."""
-        return AuditClient(self.client)
+        return AuditClient(self.client.audit)
+
+    def intake_forms(self, project_id: ProjectId | None) -> IntakeFormsClient:
+        """Intake forms and submissions of one project (``ConfigurationError`` without one)."""
+        return IntakeFormsClient(self.client.intake_forms, project_id)
 
     def log_event(self, event: str, /, **data: Any) -> None:
         """Append ``event`` with ``data`` to the extension's event log (handler's version, now)."""
-        extension_id = self._extension_id("log_event")
+        extension_id = require_extension_id(self.extension_id, "log_event")
         version = _required_version(self.event_version)
         self.client.extension.log_event(
             extension_id, event=event, version=version, data=data, timestamp=utc_timestamp()
@@ -148,23 +145,11 @@ class Endpoints(_EndpointsBase):
 
     def metadata(self) -> ExtensionMetadata:
         """What the platform knows about this extension."""
-        return self.client.extension.metadata(self._extension_id("metadata"))
+        return self.client.extension.metadata(require_extension_id(self.extension_id, "metadata"))
 
     def rate_limit(self) -> RateLimit:
         """The current budget: ``limit``, ``remaining``, ``window_seconds``, ``reset_in``."""
         return self.client.extension.rate_limit().rate_limit
-
-    def custom_data(self, project_id: ProjectId) -> CustomDataClient:
-        """Custom data records of one project."""
-        return CustomDataClient(self.client, project_id)
-
-    def sla_events(self, project_id: ProjectId) -> SlaEventsClient:
-        """SLA events of one project."""
-        return SlaEventsClient(self.client, project_id)
-
-    def intake_forms(self, project_id: ProjectId) -> IntakeFormsClient:
-        """Intake forms and submissions of one project."""
-        return IntakeFormsClient(self.client, project_id)
 
     def webhook_url(self, action_name: str) -> WebhookUrl:
         """The URL third parties post to so Kiket relays ``external.webhook.<action_name>``."""
@@ -189,14 +174,15 @@ class Endpoints(_EndpointsBase):
         return self.client.inbound_emails.create(inbound_email=inbound)
 
 
-class AsyncEndpoints(_EndpointsBase):
+class AsyncEndpoints(GeneratedAsyncEndpoints[AsyncKiketClient]):
     """Awaited helpers for async handlers: the same names as ``Endpoints``."""
 
     def __init__(
         self, client: AsyncKiketClient, *, extension_id: str | None, event_version: str | None
     ) -> None:
-        super().__init__(extension_id=extension_id, event_version=event_version)
-        self.client = client
+        super().__init__(client)
+        self.extension_id = extension_id or None
+        self.event_version = event_version or None
 
     @functools.cached_property
     def secrets(self) -> AsyncSecretManager:
@@ -206,11 +192,15 @@ class AsyncEndpoints(_EndpointsBase):
     @functools.cached_property
     def audit(self) -> AsyncAuditClient:
         """Audit anchors and Merkle proofs."""
-        return AsyncAuditClient(self.client)
+        return AsyncAuditClient(self.client.audit)
+
+    def intake_forms(self, project_id: ProjectId | None) -> AsyncIntakeFormsClient:
+        """Intake forms and submissions of one project (its methods are awaited)."""
+        return AsyncIntakeFormsClient(self.client.intake_forms, project_id)
 
     async def log_event(self, event: str, /, **data: Any) -> None:
         """Append ``event`` with ``data`` to the extension's event log (handler's version, now)."""
-        extension_id = self._extension_id("log_event")
+        extension_id = require_extension_id(self.extension_id, "log_event")
         version = _required_version(self.event_version)
         await self.client.extension.log_event(
             extension_id, event=event, version=version, data=data, timestamp=utc_timestamp()
@@ -226,23 +216,12 @@ class AsyncEndpoints(_EndpointsBase):
 
     async def metadata(self) -> ExtensionMetadata:
         """What the platform knows about this extension."""
-        return await self.client.extension.metadata(self._extension_id("metadata"))
+        extension_id = require_extension_id(self.extension_id, "metadata")
+        return await self.client.extension.metadata(extension_id)
 
     async def rate_limit(self) -> RateLimit:
         """The current budget: ``limit``, ``remaining``, ``window_seconds``, ``reset_in``."""
         return (await self.client.extension.rate_limit()).rate_limit
-
-    def custom_data(self, project_id: ProjectId) -> AsyncCustomDataClient:
-        """Custom data records of one project (its methods are awaited)."""
-        return AsyncCustomDataClient(self.client, project_id)
-
-    def sla_events(self, project_id: ProjectId) -> AsyncSlaEventsClient:
-        """SLA events of one project (its methods are awaited)."""
-        return AsyncSlaEventsClient(self.client, project_id)
-
-    def intake_forms(self, project_id: ProjectId) -> AsyncIntakeFormsClient:
-        """Intake forms and submissions of one project (its methods are awaited)."""
-        return AsyncIntakeFormsClient(self.client, project_id)
 
     async def webhook_url(self, action_name: str) -> WebhookUrl:
         """The URL third parties post to so Kiket relays ``external.webhook.<action_name>``."""

@@ -24,16 +24,15 @@ from kiket_sdk._audit import (
     verify_proof_locally,
 )
 from kiket_sdk._endpoints import AsyncEndpoints, Endpoints
-from kiket_sdk._endpoints_data import (
-    AsyncCustomDataClient,
-    AsyncIntakeFormsClient,
-    AsyncSlaEventsClient,
-    CustomDataClient,
-    IntakeFormsClient,
-    SlaEventsClient,
-)
 from kiket_sdk._exceptions import ConfigurationError, KiketSDKError
 from kiket_sdk._generated import models as m
+from kiket_sdk._generated.resources import (
+    AsyncCustomDataScope,
+    AsyncSlaEventsScope,
+    CustomDataScope,
+    SlaEventsScope,
+)
+from kiket_sdk._intake_forms import AsyncIntakeFormsClient, IntakeFormsClient
 from kiket_sdk._secrets import AsyncSecretManager, SecretManager
 from kiket_sdk.testing import serve_app
 
@@ -167,7 +166,7 @@ ENDPOINT_CASES = [
          lambda e: e.custom_data(42).list("com.example/crm", "lead contacts",
                                           filters={"status": "new", "tier": 2}),
          "GET", CD,
-         query=[("project_id", "42"), ("limit", "50"), ("filters", '{"status":"new","tier":2}')],
+         query=[("project_id", "42"), ("filters", '{"status":"new","tier":2}')],
          check=lambda r: isinstance(r, m.CustomDataListResponse) and r.data[0].id == 7),
     case("custom_data.get",
          lambda e: e.custom_data("42").get("com.example/crm", "lead contacts", 7),
@@ -259,16 +258,16 @@ ENDPOINT_CASES = [
 # Local helpers, tested below without the network.
 OFFLINE = {"audit.compute_content_hash", "audit.verify_proof_locally"}
 SUB_CLIENTS: dict[str, type] = {
-    "custom_data": CustomDataClient,
-    "sla_events": SlaEventsClient,
+    "custom_data": CustomDataScope,
+    "sla_events": SlaEventsScope,
     "intake_forms": IntakeFormsClient,
     "secrets": SecretManager,
     "audit": AuditClient,
 }
 TWINS = [
     (Endpoints, AsyncEndpoints),
-    (CustomDataClient, AsyncCustomDataClient),
-    (SlaEventsClient, AsyncSlaEventsClient),
+    (CustomDataScope, AsyncCustomDataScope),
+    (SlaEventsScope, AsyncSlaEventsScope),
     (IntakeFormsClient, AsyncIntakeFormsClient),
     (SecretManager, AsyncSecretManager),
     (AuditClient, AsyncAuditClient),
@@ -276,12 +275,16 @@ TWINS = [
 
 
 def public_methods(cls: type) -> dict[str, Any]:
-    return {
-        name: value
-        for name, value in vars(cls).items()
-        if not name.startswith("_")
-        and (inspect.isfunction(value) or isinstance(value, staticmethod))
-    }
+    """Public functions and static methods of ``cls``, inherited ones (generated bases) too."""
+    found: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__[:-1]):  # object last: skipped
+        found |= {
+            name: value
+            for name, value in vars(klass).items()
+            if not name.startswith("_")
+            and (inspect.isfunction(value) or isinstance(value, staticmethod))
+        }
+    return found
 
 
 def test_every_helper_has_a_case() -> None:

@@ -38,7 +38,11 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.mark.parametrize("name", ["__init__.py", "models.py", "catalogue.py", "operations.py"])
+def _python_files(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.py"))
+
+
+@pytest.mark.parametrize("name", _python_files(GOLDEN))
 def test_generated_file_matches_golden(generated: Path, name: str) -> None:
     expected = (GOLDEN / name).read_text()
     actual = (generated / name).read_text()
@@ -54,15 +58,24 @@ def test_generated_file_matches_golden(generated: Path, name: str) -> None:
 
 
 def test_golden_covers_every_generated_file(generated: Path) -> None:
-    assert sorted(p.name for p in generated.glob("*.py")) == sorted(
-        p.name for p in GOLDEN.glob("*.py")
-    )
+    assert _python_files(generated) == _python_files(GOLDEN)
 
 
 def test_fixture_catalogue_is_typed(generated: Path) -> None:
     text = (generated / "catalogue.py").read_text()
     assert '("widget.created", "v2"): WidgetCreatedV2' in text
     assert 'event: Literal["widget.created"]' in text
+
+
+def test_fixture_scope_is_generated(generated: Path) -> None:
+    text = (generated / "resources" / "widgets.py").read_text()
+    assert "class ProjectWidgetsScope:" in text
+    assert "class AsyncProjectWidgetsScope:" in text
+    assert "since: str | datetime.datetime | None = None" in text
+    endpoints = (generated / "endpoints.py").read_text()
+    assert "def project_widgets(self, project_id: int | str | None) -> ProjectWidgetsScope:" in (
+        endpoints
+    )
 
 
 def test_second_run_changes_nothing(generated: Path, tmp_path: Path) -> None:

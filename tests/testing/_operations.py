@@ -1,9 +1,10 @@
 """A valid request for every operation of the spec, and an independent check of the answers.
 
 ``seed(fake)`` prepares the state the requests need; ``valid_requests(ids)`` lists one request
-per operation in an order that works against one fake (reads before the delete of the same
-thing). ``answer_errors`` checks an answer against the spec with plain ``jsonschema`` (not with
-the fake's own validation code).
+per operation of the spec in an order that works against one fake (reads before the delete of
+the same thing): hand-written requests for the stateful routes, and for any other operation a
+request built from the spec (``spec_request``). ``answer_errors`` checks an answer against the
+spec with plain ``jsonschema`` (not with the fake's own validation code).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from kiket_sdk.testing import FakeKiket
+from kiket_sdk.testing._fake_defaults import instance_of
 
 SPEC = yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "openapi" / "kiket-extension-api.yaml").read_text()
@@ -75,8 +77,43 @@ def seed(fake: FakeKiket) -> dict[str, Any]:
     }
 
 
+def spec_request(operation_id: str) -> Req:
+    """A request for ``operation_id`` built from the spec: every required parameter and body
+    field with a small valid value (path segments ``x``, numbers from their minimum)."""
+    method, template = spec_operations()[operation_id]
+    op = SPEC["paths"][template][method.lower()]
+    path, query = template, {}
+    for raw in op.get("parameters", []):
+        param = _resolve(raw)
+        if param["in"] == "path":
+            path = path.replace("{" + param["name"] + "}", "x")
+        elif param["in"] == "query" and param.get("required"):
+            value = instance_of(param["schema"]) if "schema" in param else {}
+            query[param["name"]] = json.dumps(value) if "content" in param else value or "x"
+    body = None
+    if "requestBody" in op:
+        body = instance_of(op["requestBody"]["content"]["application/json"]["schema"])
+    return Req(operation_id, method, path, query or None, body)
+
+
+def _resolve(node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        target: Any = SPEC
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
 def valid_requests(ids: dict[str, Any]) -> list[Req]:
-    """One valid request per operation, in an order that works against one seeded fake."""
+    """One valid request per operation of the spec, in an order that works against one fake."""
+    curated = stateful_requests(ids)
+    covered = {req.operation_id for req in curated}
+    return curated + [spec_request(op) for op in spec_operations() if op not in covered]
+
+
+def stateful_requests(ids: dict[str, Any]) -> list[Req]:
+    """Hand-written requests that exercise the stateful routes, in a working order."""
     table = "/api/v1/ext/custom_data/mailer/relays"
     form = "/api/v1/ext/intake_forms/bug-report"
     secrets = f"/api/v1/extensions/{EXTENSION}/secrets"

@@ -2,8 +2,16 @@
 
 Every request is matched to an operation of the spec (else 404), authorised (when a workspace
 token is set), counted against the rate limit (429 past it), and its parameters and JSON body are
-validated (400/415/422); errors are RFC 7807 problems. Answers come from the in-memory state of
-``FakeKiketState`` and, with ``strict_responses=True``, are checked against the response schemas.
+validated (400/415/422); errors are RFC 7807 problems, and the answer is chosen in this order:
+
+1. an answer the test set for the operation: ``fake.respond(operation_id, body, status=...)``
+   or a function registered with ``@fake.route(operation_id)``;
+2. a stateful route of the test kit (``ROUTES``: custom data records, secrets, SLA events,
+   intake forms, audit, ...) answering from ``FakeKiketState``;
+3. the spec's own example of the success response (``_fake_defaults``), so an operation added
+   to the spec answers something valid with no route written.
+
+With ``strict_responses=True`` every answer is checked against the response schemas.
 
 The core is one plain function, ``FakeKiket.handle(method, path, query, headers, body)``; the
 ASGI app (``fake.app``), the in-process httpx transport (``fake.transport()``, sync and async) and
@@ -21,6 +29,8 @@ with httpx.Client(transport=fake.transport(), base_url="http://kiket.test") as h
     )
 assert answer.json()["data"]["email"] == "a@example.com"
 assert fake.calls[0].path == "/api/v1/ext/custom_data/crm/contacts"
+
+fake.respond("get_rate_limit", {"rate_limit": {"limit": 1, "remaining": 0}})  # per test
 ```
 """
 
@@ -38,6 +48,7 @@ from urllib.parse import parse_qsl
 from starlette.applications import Starlette
 
 from kiket_sdk.testing import _fake_routes, _fake_routes_audit, _fake_routes_intake
+from kiket_sdk.testing._fake_defaults import default_answer
 from kiket_sdk.testing._fake_http import (
     FakeKiketTransport,
     FakeResponse,
@@ -46,11 +57,13 @@ from kiket_sdk.testing._fake_http import (
 from kiket_sdk.testing._fake_openapi import (
     Operation,
     match_operation,
+    operations,
     read_body,
     read_parameters,
     response_errors,
 )
 from kiket_sdk.testing._fake_problem import PROBLEM_CONTENT_TYPE, ProblemError
+from kiket_sdk.testing._fake_routes import Answer, Params, Route
 from kiket_sdk.testing._fake_store import FakeKiketState, checked
 from kiket_sdk.testing._server import serve_app
 from kiket_sdk.testing._spec import error_messages, schema_validator
@@ -132,8 +145,54 @@ class FakeKiket(FakeKiketState):
         self.url: str | None = None
         self._lock = threading.RLock()
         self._replays: dict[tuple[str, str, str], FakeResponse] = {}
+        self.routes: dict[str, Route] = dict(ROUTES)
         if jwks is not None:
             self.jwks = _public_jwks(jwks)
+
+    # -- answers set by the test -------------------------------------------------------------------
+    def route(self, operation_id: str) -> Callable[[Route], Route]:
+        """Register ``function(state, params, body) -> (status, body)`` for one operation.
+
+        ``params`` holds the checked path, query and header values by name; ``body`` the checked
+        JSON body (``None`` without one); raise ``ProblemError`` for an error answer. Replaces a
+        built-in route or the spec's default. ``ValueError`` for an id the spec does not know.
+
+        >>> fake = FakeKiket()
+        >>> @fake.route("get_jwks")
+        ... def no_keys(state, params, body):
+        ...     return 200, {"keys": []}
+        >>> fake.handle("GET", "/.well-known/jwks.json").json()
+        {'keys': []}
+        """
+        known = {operation.operation_id for operation in operations()}
+        if operation_id not in known:
+            raise ValueError(
+                f"No operation {operation_id!r} in the spec; known: {', '.join(sorted(known))}."
+            )
+
+        def register(function: Route) -> Route:
+            self.routes[operation_id] = function
+            return function
+
+        return register
+
+    def respond(self, operation_id: str, body: Any = None, *, status: int = 200) -> None:
+        """Answer every call of ``operation_id`` with ``status`` and the JSON ``body`` (a copy).
+
+        ``body=None`` answers no body. With ``strict_responses=True`` the answer must still
+        match the spec. ``ValueError`` for an id the spec does not know.
+
+        >>> fake = FakeKiket()
+        >>> fake.respond("get_secret", {"value": "canned"})
+        >>> fake.handle("GET", "/api/v1/extensions/x/secrets/ANY").json()
+        {'value': 'canned'}
+        """
+        frozen = json.dumps(body)
+
+        def canned(state: FakeKiketState, params: Params, value: Any) -> Answer:
+            return status, json.loads(frozen)
+
+        self.route(operation_id)(canned)
 
     # -- the core ---------------------------------------------------------------------------------
     def handle(
@@ -203,10 +262,10 @@ class FakeKiket(FakeKiketState):
                 return operation, self._with_limits(self._replays[replay_key])
             params = read_parameters(operation, path_params, query, headers)
             value = read_body(operation, headers, body)
-            route = ROUTES.get(operation.operation_id)
-            if route is None:
-                raise ProblemError(501, f"FakeKiket does not implement {operation.operation_id}.")
-            status, payload = route(self, params, value)
+            route = self.routes.get(operation.operation_id)
+            status, payload = (
+                route(self, params, value) if route is not None else default_answer(operation)
+            )
         except ProblemError as problem:
             return operation, self._problem(problem)
         response = self._json(status, payload)
