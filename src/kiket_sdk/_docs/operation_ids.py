@@ -2,7 +2,7 @@
 function of the route, so an id never changes because another handler was registered.
 
 - ``POST /v/{version}/webhooks/{event}`` -> ``webhook_{event}_{version}``;
-- ``POST /webhooks/{event}`` (version from a header or the query) -> ``webhook_{event}_unversioned``;
+- ``POST /webhooks/{event}`` (version in a header or the query) -> ``webhook_{event}_unversioned``;
 
 where ``{event}`` is the event name folded to ASCII letters, digits and ``_`` (``.`` and every
 other character become ``_``; accents are dropped) and ``{version}`` is the version with ``-``

@@ -161,7 +161,7 @@ def _route(
         methods=["POST"],
         name=operation,
         response_model=_union([answer_type(s) for s in specs]),
-        response_description="The handler's answer (no answer: `{\"ok\": true}`)",
+        response_description='The handler\'s answer (no answer: `{"ok": true}`)',
         responses=_responses(),
         dependencies=PROOF_DEPENDENCIES,
         tags=[TAG],
@@ -245,4 +245,3 @@ def replace_documentation_routes(routes: list[BaseRoute], handlers: Iterable[Han
     ``handlers``; every other route keeps its place."""
     kept = [route for route in routes if not isinstance(route, DocumentationRoute)]
     routes[:] = [*kept, *documentation_routes(handlers)]
-
