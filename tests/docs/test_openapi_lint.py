@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterator
 from enum import IntEnum, StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import quote
 
 import pytest
@@ -233,19 +233,21 @@ def _resolve(document: dict[str, Any], ref: str) -> Any:
     for part in ref[2:].split("/"):
         part = part.replace("~1", "/").replace("~0", "~")
         assert isinstance(node, dict), ref
-        assert part in node, f"{ref} resolves to nothing"
-        node = node[part]
+        mapping = cast(dict[str, Any], node)
+        assert part in mapping, f"{ref} resolves to nothing"
+        node = mapping[part]
     return node
 
 
 def _refs(node: Any) -> Iterator[str]:
     if isinstance(node, dict):
-        if isinstance(node.get("$ref"), str):
-            yield node["$ref"]
-        for value in node.values():
+        mapping = cast(dict[str, Any], node)
+        if isinstance(mapping.get("$ref"), str):
+            yield mapping["$ref"]
+        for value in mapping.values():
             yield from _refs(value)
     elif isinstance(node, list):
-        for value in node:
+        for value in cast(list[Any], node):
             yield from _refs(value)
 
 
