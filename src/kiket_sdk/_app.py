@@ -328,9 +328,9 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
             )
         self._handlers[key] = spec
         if self._router is not None:
-            from kiket_sdk._docs import documented_route
+            from kiket_sdk._docs import replace_documentation_routes
 
-            self._router.routes.append(documented_route(spec))
+            replace_documentation_routes(self._router.routes, self._handlers.values())
 
     def _handler_decorator(
         self, event: str, version: str, required_scopes: Sequence[str] | None
@@ -589,10 +589,10 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
         """
         if self._router is None:
             from kiket_sdk._delivery.edge import build_router
-            from kiket_sdk._docs import documented_route
+            from kiket_sdk._docs import documentation_routes
 
             self._router = build_router(
-                [*self._routes(), *(documented_route(s) for s in self._handlers.values())],
+                [*self._routes(), *documentation_routes(self._handlers.values())],
                 self.lifespan,
             )
         return self._router

@@ -161,9 +161,10 @@ def test_openapi_documents_each_handler() -> None:
         "$ref": "#/components/schemas/Allow"
     }
     assert operation["x-kiket-required-scopes"] == ["issues.read"]
-    assert operation["description"] == "Greets new issues."
+    assert operation["description"].startswith("Greets new issues.")
+    assert "`issues.read`" in operation["description"]
     untyped = document["paths"]["/v/v2/webhooks/custom.thing"]["post"]
-    assert untyped["requestBody"]["content"]["application/json"]["schema"] == {"type": "object"}
+    assert untyped["requestBody"]["content"]["application/json"]["schema"]["type"] == "object"
     refs = _refs(document["paths"])
     assert refs <= {f"#/components/schemas/{n}" for n in document["components"]["schemas"]}
 
