@@ -115,7 +115,7 @@ def http_url(text: str) -> str:
     from kiket_sdk._exceptions import ConfigurationError
 
     try:
-        checked_base_url(text, setting="URL")
+        checked_base_url(text, setting="URL", credentials_allowed=True)
     except ConfigurationError:
         raise argparse.ArgumentTypeError(
             "must be an http:// or https:// URL with a host, like http://127.0.0.1:8000; "
