@@ -529,7 +529,9 @@ def test_a_second_parameter_that_cannot_take_a_context_raises(
         sdk.register("issue.created", on_issue)
 
 
-@pytest.mark.parametrize("annotation", [BaseHandlerContext, "HandlerContext | None", Any])
+@pytest.mark.parametrize(
+    "annotation", [BaseHandlerContext, "HandlerContext | None", Any, object, "object"]
+)
 def test_context_annotations_that_can_take_a_context_register(
     sdk: KiketSDK, annotation: Any
 ) -> None:

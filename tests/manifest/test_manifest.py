@@ -17,6 +17,7 @@ from kiket_sdk._manifest import (
     OutputFieldSpec,
     SettingSpec,
     find_manifest,
+    known_keys,
     load_manifest,
     parse_manifest,
     resolve_env_reference,
@@ -447,6 +448,29 @@ def test_real_manifests_have_no_unknown_keys(path: Path) -> None:
             "`extension.custom_data.permissions[0].modul` (did you mean 'module'?)",
         ),
         ({"zzz": 1}, "Unknown key `zzz`; it was ignored."),
+        # relations difflib cannot see: the alias tables of known_keys
+        (
+            {"delivery": {"secret": "env.S"}},
+            "`delivery.secret` (did you mean 'delivery.callback.secret'?)",
+        ),
+        (
+            {"extension": {"delivery": {"url": "https://x"}}},
+            "`extension.delivery.url` (did you mean 'extension.delivery.callback.url'?)",
+        ),
+        ({"webhook_secret": "env.S"}, "`webhook_secret` (did you mean 'delivery_secret'?)"),
+        ({"secret": "env.S"}, "`secret` (did you mean 'delivery_secret'?)"),
+        (
+            {"extension": {"callback": {"signing_secret": "env.S"}}},
+            "`extension.callback.signing_secret` (did you mean 'secret'?)",
+        ),
+        (
+            {"settings": [{"key": "A", "sensitive": True}]},
+            "`settings[0].sensitive` (did you mean 'secret'?)",
+        ),
+        (
+            {"extension": {"hooks": [{"event": "e", "on": "x"}]}},
+            "`extension.hooks[0].on` (did you mean 'event'?)",
+        ),
     ],
 )
 def test_unknown_keys_are_reported_at_every_level(data: dict[str, object], problem: str) -> None:
@@ -455,6 +479,54 @@ def test_unknown_keys_are_reported_at_every_level(data: dict[str, object], probl
     assert len(unknown) == 1, manifest.problems
     assert problem in unknown[0]
     assert unknown[0].endswith("; it was ignored.")
+
+
+def test_a_setting_written_with_name_is_told_to_use_key() -> None:
+    manifest = parse_manifest({"id": "a", "version": "1", "settings": [{"name": "A"}]}, environ={})
+    assert "`settings[0]` has no `key`; it was ignored." in manifest.problems
+    assert "Unknown key `settings[0].name` (did you mean 'key'?); it was ignored." in (
+        manifest.problems
+    )
+
+
+def _alias_tables() -> list[tuple[str, str, str]]:
+    """(table name, alias, target) of every ``*_ALIASES`` table in known_keys."""
+    return [
+        (name, alias, target)
+        for name in known_keys.__all__
+        if name.endswith("_ALIASES")
+        for alias, target in getattr(known_keys, name).items()
+    ]
+
+
+@pytest.mark.parametrize(("table", "alias", "target"), _alias_tables())
+def test_every_alias_points_at_a_known_key(table: str, alias: str, target: str) -> None:
+    known = getattr(known_keys, table.replace("_ALIASES", "_KEYS"))
+    head, _, rest = target.partition(".")
+    assert alias not in known  # an alias for a known key would never be used
+    assert head in known
+    if rest:  # one level down: `delivery:` -> `callback:`
+        assert head == "callback"
+        assert rest in known_keys.CALLBACK_KEYS
+
+
+@pytest.mark.parametrize("where", ["", "extension."])
+@pytest.mark.parametrize("alias", sorted(known_keys.DELIVERY_ALIASES))
+def test_following_a_delivery_alias_is_clean(where: str, alias: str) -> None:
+    def nested(path: str, value: object) -> dict[str, object]:
+        head, _, rest = path.partition(".")
+        return {head: nested(rest, value) if rest else value}
+
+    def unknown(data: dict[str, object]) -> list[str]:
+        manifest = parse_manifest({"id": "a", "version": "1", **data}, environ={"S": "s"})
+        return [p for p in manifest.problems if p.startswith("Unknown key")]
+
+    target = f"{where}delivery.{known_keys.DELIVERY_ALIASES[alias]}"
+    wrong = nested(f"{where}delivery.{alias}", "env.S")
+    assert unknown(wrong) == [
+        f"Unknown key `{where}delivery.{alias}` (did you mean '{target}'?); it was ignored."
+    ]
+    assert unknown(nested(target, "env.S")) == []
 
 
 def test_unknown_keys_are_ignored_by_the_loader() -> None:

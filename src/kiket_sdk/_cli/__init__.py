@@ -21,6 +21,7 @@ The package is split by concept; each command imports its heavy dependencies (uv
 the generated catalogue) only when it runs, so ``kiket-sdk --help`` stays fast:
 
 - ``_main``: the argparse wiring and the error handling around every command (``main``).
+- ``_arguments``: the argparse ``type=`` checks of every option value (usage errors, exit 2).
 - ``_common``: what every command shares: exit codes, ``CLIError``, the flushed ``out``.
 - ``_network``: failed network calls as one line naming the URL or address.
 - ``_dev``: ``run`` and ``dev``: serving an extension, the fake Kiket API and the live log.

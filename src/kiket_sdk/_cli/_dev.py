@@ -4,7 +4,9 @@
 ASGI app) to uvicorn. ``dev`` is the inner development loop: it starts an embedded
 ``FakeKiket``, points the sdk's outbound API client at it, falls back to
 ``DEV_WEBHOOK_SECRET`` when no secret is configured, and logs every delivery and every call
-to the fake, then prints a ready-to-paste ``kiket-sdk send`` line.
+to the fake, then prints a ready-to-paste ``kiket-sdk send`` line. The banner prints the
+webhook secret only when it is ``DEV_WEBHOOK_SECRET``; a secret from the user's environment or
+manifest is named by its variable (``set (from KIKET_WEBHOOK_SECRET)``), never shown.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import importlib
 import os
 import socket
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kiket_sdk._cli._common import CLIError, out
@@ -138,6 +141,28 @@ def _log_call(call: RecordedCall) -> None:
     out(f"   -> fake kiket {call.method} {call.path} {call.status}{operation}")
 
 
+def _secret_source(sdk: KiketSDK, user_environ: Mapping[str, str]) -> tuple[str, str]:
+    """How the banner shows the webhook secret, and the ``--secret`` of its ``send`` line.
+
+    Only the public dev secret is printed. A secret from the user's environment or manifest is
+    shown as ``set (from NAME)`` and the ``send`` line reads the variable (``"$NAME"``); one set
+    in code or written in the manifest is not shown at all.
+    """
+    from kiket_sdk._manifest import WEBHOOK_SECRET_ENV
+    from kiket_sdk._manifest.delivery_secret import delivery_secret_env_names
+
+    secret = sdk.verifier.secrets[0]
+    if secret == DEV_WEBHOOK_SECRET:
+        return f"{DEV_WEBHOOK_SECRET}  (the local dev default)", DEV_WEBHOOK_SECRET
+    names = [WEBHOOK_SECRET_ENV]
+    if sdk.manifest is not None and sdk.manifest.delivery_secret_ref:
+        names = [*delivery_secret_env_names(sdk.manifest.delivery_secret_ref), *names]
+    for name in names:
+        if user_environ.get(name) == secret:
+            return f"set (from {name})", f'"${name}"'
+    return "set (in the code or the manifest; not shown)", '"<webhook secret>"'
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     """Serve the extension against an embedded fake Kiket API, logging all traffic.
 
@@ -159,6 +184,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise listen_failure("127.0.0.1", args.fake_port, exc, "fake Kiket API") from None
         os.environ["KIKET_BASE_URL"] = fake_url
+        user_environ = dict(os.environ)
         os.environ.setdefault("KIKET_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
         sdk = import_sdk(args.target)
         if sdk._async_client is not None or sdk._sync_client is not None:
@@ -168,15 +194,18 @@ def cmd_dev(args: argparse.Namespace) -> int:
         sdk.base_url = fake_url
         if not sdk.verifier.secrets:
             sdk.verifier.secrets = (DEV_WEBHOOK_SECRET,)
-        secret = sdk.verifier.secrets[0]
+        shown_secret, secret_argument = _secret_source(sdk, user_environ)
         sock = listen_socket(host, args.port)
         shown_host = f"[{host}]" if ":" in host else host
         url = f"http://{shown_host}:{sock.getsockname()[1]}"
         out(f"extension   {url}  ({', '.join(sdk.registered_events) or 'no handlers'})")
         out(f"fake kiket   {fake_url}  (outbound API calls go here)")
-        out(f"secret       {secret}")
+        out(f"secret       {shown_secret}")
         out("try:")
-        out(f"  kiket-sdk send issue.created --url {url} --secret {secret} --api-url {fake_url}")
+        out(
+            f"  kiket-sdk send issue.created --url {url} --secret {secret_argument} "
+            f"--api-url {fake_url}"
+        )
         config = uvicorn.Config(_DeliveryLog(sdk), log_level="warning", access_log=False)
         try:
             uvicorn.Server(config).run(sockets=[sock])

@@ -5,7 +5,9 @@ options of each command can be read in one place; each one's ``func`` default po
 ``cmd_*`` function (in its own module) that implements it. ``main`` parses, dispatches and
 turns the expected failures into ``kiket-sdk: error: <first line>`` on stderr, never a
 traceback: ``CLIError`` with its own exit code, ``ConfigurationError`` with 2, network and other
-sdk or I/O errors with 1 (see ``_common`` for the exit codes); Ctrl-C exits with 130.
+sdk or I/O errors with 1 (see ``_common`` for the exit codes); Ctrl-C exits with 130. Every
+option value is checked by its argparse ``type=`` (``_arguments``), so a bad one is a usage
+error before anything runs: ``kiket-sdk: error: argument --timeout: ...``, exit code 2.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
+from kiket_sdk._cli import _arguments as arg
 from kiket_sdk._cli._common import (
     EXIT_CODES_HELP,
     EXIT_FAILED,
@@ -30,6 +34,18 @@ from kiket_sdk._cli._send import DEFAULT_URL, cmd_events, cmd_send, cmd_sign
 from kiket_sdk._exceptions import ConfigurationError, KiketSDKError
 
 __all__ = ["build_parser", "main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, except that a usage error is a ``CLIError`` (exit code 2).
+
+    ``main`` prints it as one line like every other error (``kiket-sdk: error: argument
+    --timeout: must be ...``; argparse would print the whole usage first and exit the
+    process), and returns 2. ``--help`` still shows the usage. Sub-parsers are of this class.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        raise CLIError(" ".join(message.split()), EXIT_USAGE)
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -49,7 +65,7 @@ _HOST_HELP = (
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``kiket-sdk`` argument parser."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kiket-sdk",
         description="Run, develop, test and scaffold Kiket extensions.",
         epilog=EXIT_CODES_HELP,
@@ -69,9 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     run.add_argument("target", help="MODULE:ATTRIBUTE of the KiketSDK, e.g. app:sdk")
-    run.add_argument("--host", default=None, help=_HOST_HELP)
+    run.add_argument("--host", type=arg.listen_address, default=None, help=_HOST_HELP)
     run.add_argument(
-        "--port", type=_port, default=None, help="port, 1-65535 (default $PORT, else 8000)"
+        "--port", type=arg.port, default=None, help="port, 1-65535 (default $PORT, else 8000)"
     )
     run.add_argument("--reload", action="store_true", help="restart on code changes")
     run.set_defaults(func=cmd_run)
@@ -88,11 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     dev.add_argument("target", help="MODULE:ATTRIBUTE of the KiketSDK, e.g. app:sdk")
-    dev.add_argument("--host", default=None, help=_HOST_HELP)
+    dev.add_argument("--host", type=arg.listen_address, default=None, help=_HOST_HELP)
     dev.add_argument(
-        "--port", type=_any_port, default=8000, help="extension port (default 8000; 0: any)"
+        "--port", type=arg.any_port, default=8000, help="extension port (default 8000; 0: any)"
     )
-    dev.add_argument("--fake-port", type=_any_port, default=0, help="fake API port (default: any)")
+    dev.add_argument(
+        "--fake-port", type=arg.any_port, default=0, help="fake API port (default: any)"
+    )
     dev.set_defaults(func=cmd_dev)
 
     send = sub.add_parser(
@@ -105,26 +123,40 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP,
         formatter_class=_HelpFormatter,
     )
-    send.add_argument("event", help="event name, e.g. issue.created")
-    send.add_argument("--version", default="v1", help="event version (default v1)")
+    send.add_argument("event", type=arg.event_name, help="event name, e.g. issue.created")
+    send.add_argument(
+        "--version", type=arg.event_name, default="v1", help="event version (default v1)"
+    )
     source = send.add_mutually_exclusive_group()
     source.add_argument("--file", help="JSON payload to send (default: the spec's example)")
     send.add_argument(
         "--set",
+        type=arg.payload_assignment,
         action="append",
         metavar="PATH=VALUE",
         help="set a dotted path in the payload (VALUE is JSON when valid, else a string)",
     )
-    send.add_argument("--url", default=DEFAULT_URL, help=f"extension URL (default {DEFAULT_URL})")
+    send.add_argument(
+        "--url",
+        type=arg.http_url,
+        default=DEFAULT_URL,
+        help=f"extension URL; the event path goes before any query (default {DEFAULT_URL})",
+    )
     send.add_argument("--secret", help="webhook secret (default $KIKET_WEBHOOK_SECRET)")
-    send.add_argument("--api-url", help="set the payload's api.base_url (e.g. a fake Kiket)")
-    send.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
+    send.add_argument(
+        "--api-url", type=arg.http_url, help="set the payload's api.base_url (e.g. a fake Kiket)"
+    )
+    send.add_argument(
+        "--timeout", type=arg.positive_seconds, default=30.0, help="seconds, > 0 (default 30)"
+    )
     send.set_defaults(func=cmd_send)
 
     sign = sub.add_parser("sign", help="print the signature headers for a body")
     sign.add_argument("--secret", help="webhook secret (default $KIKET_WEBHOOK_SECRET)")
     sign.add_argument("--file", required=True, help="the JSON body to sign")
-    sign.add_argument("--timestamp", type=int, default=None, help="unix seconds (default now)")
+    sign.add_argument(
+        "--timestamp", type=arg.unix_seconds, default=None, help="unix seconds (default now)"
+    )
     sign.set_defaults(func=cmd_sign)
 
     events = sub.add_parser("events", help="list catalogued events and their payload fields")
@@ -132,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     new = sub.add_parser("new", help="scaffold a new extension project")
     new.add_argument("name", help="project (folder) name")
-    new.add_argument("--dir", default=".", help="parent folder (default .)")
+    new.add_argument("--dir", type=arg.parent_folder, default=".", help="parent folder (default .)")
     new.set_defaults(func=cmd_new)
 
     manifest = sub.add_parser("manifest", help="manifest tools")
@@ -155,24 +187,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _port(text: str) -> int:
-    return _argument(text, allow_zero=False)
-
-
-def _any_port(text: str) -> int:
-    return _argument(text, allow_zero=True)
-
-
-def _argument(text: str, *, allow_zero: bool) -> int:
-    """An argparse ``type`` for ports: a bad value is argparse's usage error (exit code 2)."""
-    from kiket_sdk._serving import checked_port
-
-    try:
-        return checked_port(text, "the port", allow_zero=allow_zero)
-    except KiketSDKError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def _report(message: str, exit_code: int) -> int:
     """Print ``kiket-sdk: error: <first line of message>`` on stderr; return ``exit_code``."""
     first = message.splitlines()[0] if message.strip() else "unknown error"
@@ -184,12 +198,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kiket-sdk`` console script; returns the exit code.
 
     0 done, 1 failed (problems, non-2xx answer, network error), 2 usage or configuration
-    error (argparse exits with 2 itself), 130 interrupted. Errors are one line on stderr.
+    error (a bad option value included), 130 interrupted. Errors are one line on stderr.
+    ``--help`` prints the help and raises ``SystemExit(0)``, as argparse does.
     """
     import httpx
 
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         code: int = args.func(args)
     except KeyboardInterrupt:
         return 130

@@ -2,14 +2,15 @@
 
 ``kiket-sdk send`` to a closed port must say *where* it could not connect, not just
 ``[Errno 111] Connection refused``; ``run``/``dev`` must say which address they could not
-listen on. Credentials in a URL are replaced by ``***`` (see ``redacted_url``).
+listen on. Credentials and query values in a URL are replaced by ``***`` (see ``shown_url``):
+``?token=...`` is how some gateways take a key, so a query is as secret as a password.
 
 Example:
 
 ```python
 import httpx
 
-from kiket_sdk._cli._network import network_failure
+from kiket_sdk._cli._network import network_failure, shown_url
 
 exc = httpx.ConnectError("[Errno 111] Connection refused")
 error = network_failure("http://127.0.0.1:9/v/1/webhooks/issue.created", exc, timeout=30)
@@ -17,19 +18,37 @@ assert str(error) == (
     "cannot connect to http://127.0.0.1:9/v/1/webhooks/issue.created: connection refused"
 )
 assert error.exit_code == 1
+assert shown_url("http://bot:pw@h/kiket?token=X&v=") == "http://***@h/kiket?token=***&v="
 ```
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from kiket_sdk._cli._common import EXIT_FAILED, CLIError
 from kiket_sdk._client_options import redacted_url
 
-__all__ = ["listen_failure", "network_failure", "os_reason"]
+__all__ = ["listen_failure", "network_failure", "os_reason", "shown_url"]
 
 _ERRNO_PREFIX = re.compile(r"^\[Errno -?\d+\]\s*")
+
+
+def shown_url(url: str) -> str:
+    """``url`` as it may be printed: ``user:password@`` -> ``***@`` (``redacted_url``), every
+    non-empty query value -> ``***`` (names kept, so ``?token=***`` still says what was sent),
+    and the fragment dropped. Parsed with ``urllib.parse``; a URL without a query is unchanged
+    apart from the credentials.
+    """
+    parts = urlsplit(redacted_url(url))
+    if not parts.query and not parts.fragment:
+        return urlunsplit(parts)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = urlencode([(name, "***" if value else "") for name, value in pairs], safe="*")
+    if parts.query and not pairs:  # `?opaque-token`, not name=value pairs
+        query = "***"
+    return urlunsplit(parts._replace(query=query, fragment=""))
 
 
 def os_reason(exc: BaseException) -> str:
@@ -59,7 +78,7 @@ def network_failure(url: str, exc: Exception, timeout: float | None) -> CLIError
     """
     import httpx
 
-    shown = redacted_url(url)
+    shown = shown_url(url)
     if isinstance(exc, httpx.ConnectTimeout):
         after = f" after {timeout:g}s" if timeout is not None else ""
         return CLIError(f"cannot connect to {shown}: timed out{after}", EXIT_FAILED)

@@ -16,6 +16,7 @@ import argparse
 from pathlib import Path
 
 from kiket_sdk._cli._common import CLIError, out
+from kiket_sdk._cli._network import os_reason
 
 __all__ = ["cmd_new"]
 
@@ -123,7 +124,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     """Write a new extension project into ``--dir``/NAME (refusing a non-empty folder).
 
     The name must start with a letter; the manifest id is derived from it
-    (``My-Ext`` -> ``com.example.my_ext``). Existing empty folders are reused.
+    (``My-Ext`` -> ``com.example.my_ext``). Existing empty folders are reused. A folder that
+    cannot be written is a usage error (exit code 2) naming ``--dir``.
     """
     import re
 
@@ -131,6 +133,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", name):
         raise CLIError(f"project name must be letters, digits, - or _ (got {name!r})")
     root = Path(args.dir) / name
+    if root.exists() and not root.is_dir():
+        raise CLIError(f"{root} already exists and is not a folder")
     if root.exists() and any(root.iterdir()):
         raise CLIError(f"{root} already exists and is not empty")
     slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
@@ -147,8 +151,11 @@ def cmd_new(args: argparse.Namespace) -> int:
     }
     for relative, text in files.items():
         target = root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CLIError(f"argument --dir: cannot write {target}: {os_reason(exc)}") from None
     out(f"created {root}")
     for relative in files:
         out(f"  {relative}")

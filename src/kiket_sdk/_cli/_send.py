@@ -13,34 +13,43 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from kiket_sdk._cli._common import CLIError, out
 from kiket_sdk._cli._network import network_failure, os_reason
 
-__all__ = ["DEFAULT_URL", "cmd_events", "cmd_send", "cmd_sign"]
+__all__ = ["DEFAULT_URL", "cmd_events", "cmd_send", "cmd_sign", "webhook_url"]
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 """Where ``send`` posts by default: ``kiket-sdk run``/``dev`` on their default port."""
 
 
-def _parse_value(text: str) -> Any:
-    """A ``--set`` value: JSON when it parses (``3``, ``true``, ``{...}``), else the string."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+def webhook_url(base: str, version: str, event: str) -> str:
+    """The delivery URL of ``event`` at ``version`` under ``base``, its query kept at the end.
+
+    The path ``/v/{version}/webhooks/{event}`` is appended to ``base``'s path with
+    ``urllib.parse`` (segments percent-encoded), so a query in ``--url`` stays a query:
+
+    >>> webhook_url("http://127.0.0.1:1/kiket?token=X", "v1", "issue.created")
+    'http://127.0.0.1:1/kiket/v/v1/webhooks/issue.created?token=X'
+    """
+    parts = urlsplit(base)
+    segments = ("v", version, "webhooks", event)
+    path = parts.path.rstrip("/") + "/" + "/".join(quote(part, safe="") for part in segments)
+    return urlunsplit(parts._replace(path=path, fragment=""))
 
 
 def _read_json(path: str) -> tuple[bytes, Any]:
-    """The file's raw bytes (what gets signed) and their parsed JSON."""
+    """The ``--file``'s raw bytes (what gets signed) and their parsed JSON; a usage error
+    naming ``--file`` when it cannot be read or parsed."""
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise CLIError(f"cannot read {path}: {os_reason(exc)}") from None
+        raise CLIError(f"argument --file: cannot read {path}: {os_reason(exc)}") from None
     try:
         return raw, json.loads(raw)
     except ValueError as exc:
-        raise CLIError(f"{path} is not valid JSON: {exc}") from None
+        raise CLIError(f"argument --file: {path} is not valid JSON: {exc}") from None
 
 
 def _secret(value: str | None) -> str:
@@ -54,36 +63,34 @@ def _secret(value: str | None) -> str:
 def cmd_send(args: argparse.Namespace) -> int:
     """Sign and post one event; exit code 0 when the extension answered 2xx, else 1.
 
+    ``args`` are already checked by ``_arguments`` (``--set`` is a list of ``(path, value)``).
     A network failure is one line naming the URL (``cannot connect to URL: connection
-    refused``), exit code 1; a bad ``--url``, ``--file`` or ``--set`` is exit code 2.
+    refused``, query values shown as ``***``), exit code 1; a ``--file`` that cannot be read or
+    a ``--set`` the payload cannot take is exit code 2, naming the option.
     """
     import httpx
 
-    from kiket_sdk._client_options import checked_base_url
     from kiket_sdk.testing import event_payload, set_path, signed_headers
 
-    base = checked_base_url(args.url, setting="--url", credentials_allowed=True)
-    if args.api_url:
-        checked_base_url(args.api_url, setting="--api-url")
     payload: Any
     if args.file:
         _, payload = _read_json(args.file)
     else:
         payload = event_payload(args.event, args.version)
-    for item in args.set or ():
-        path, sep, value = item.partition("=")
-        if not sep or not path:
-            raise CLIError(f"--set expects PATH=VALUE, got {item!r}")
+    for path, value in args.set or ():
         if not isinstance(payload, dict):
-            raise CLIError("--set needs a JSON object payload")
-        set_path(payload, path, _parse_value(value))
+            raise CLIError("argument --set: needs a JSON object payload")
+        try:
+            set_path(payload, path, value)
+        except ValueError as exc:
+            raise CLIError(f"argument --set: {exc}") from None
     if args.api_url:
         if not isinstance(payload, dict):
-            raise CLIError("--api-url needs a JSON object payload")
+            raise CLIError("argument --api-url: needs a JSON object payload")
         set_path(payload, "api.base_url", args.api_url)
     body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
     headers = signed_headers(_secret(args.secret), body, version=args.version)
-    target = f"{base}/v/{args.version}/webhooks/{args.event}"
+    target = webhook_url(args.url, args.version, args.event)
     try:
         answer = httpx.post(target, content=body, headers=headers, timeout=args.timeout)
     except httpx.TransportError as exc:

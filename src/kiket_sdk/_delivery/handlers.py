@@ -279,7 +279,11 @@ def _may_be_context(annotation: Any) -> bool:
     if annotation is inspect.Parameter.empty or annotation is Any or isinstance(annotation, str):
         return True
     if isinstance(annotation, type):
-        return any(cls.__module__ == _CONTEXT_MODULE for cls in annotation.__mro__)
+        return (
+            annotation is object  # every context is one
+            or getattr(annotation, "_is_protocol", False)  # a Protocol the context may satisfy
+            or any(cls.__module__ == _CONTEXT_MODULE for cls in annotation.__mro__)
+        )
     if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
         return False  # dict[str, Any], list[...]: not a context
     members = [a for a in typing.get_args(annotation) if a is not type(None)]

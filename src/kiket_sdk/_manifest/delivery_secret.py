@@ -8,13 +8,19 @@ for how a bare name or a literal is read.
 Example:
 
 ```python
-from kiket_sdk._manifest.delivery_secret import delivery_secret_value, find_delivery_secret
+from kiket_sdk._manifest.delivery_secret import (
+    delivery_secret_env_names,
+    delivery_secret_value,
+    find_delivery_secret,
+)
 
 data = {"extension": {"callback": {"secret": "env.KIKET_WEBHOOK_SECRET"}}}
 assert find_delivery_secret(data) == ("extension.callback.secret", "env.KIKET_WEBHOOK_SECRET")
 env = {"KIKET_WEBHOOK_SECRET": "sh_123"}
 assert delivery_secret_value("env.KIKET_WEBHOOK_SECRET", env) == "sh_123"
 assert delivery_secret_value("KIKET_WEBHOOK_SECRET", env) == "sh_123"  # bare name: a variable
+assert delivery_secret_env_names("KIKET_WEBHOOK_SECRET") == ("KIKET_WEBHOOK_SECRET",)
+assert delivery_secret_env_names("sh_live_123") == ()  # a literal: no variable to name
 ```
 """
 
@@ -27,7 +33,12 @@ from typing import Any
 from kiket_sdk._manifest.environment import env_or_os, referenced_env_names, resolve_env_reference
 from kiket_sdk._manifest.yaml_values import as_mapping
 
-__all__ = ["delivery_secret_problems", "delivery_secret_value", "find_delivery_secret"]
+__all__ = [
+    "delivery_secret_env_names",
+    "delivery_secret_problems",
+    "delivery_secret_value",
+    "find_delivery_secret",
+]
 
 # Where a delivery secret may be written, relative to the top level and to `extension:`.
 _SECRET_PLACES = (("delivery_secret",), ("delivery", "callback", "secret"), ("callback", "secret"))
@@ -71,6 +82,18 @@ def delivery_secret_problems(where: str, ref: str, environ: Mapping[str, str] | 
             "and set that variable instead."
         ]
     return []
+
+
+def delivery_secret_env_names(ref: str) -> tuple[str, ...]:
+    """The environment variables the manifest text ``ref`` reads, as :func:`delivery_secret_value`
+    does; ``()`` for a literal secret.
+
+    Names are safe to print where values are not: ``kiket-sdk manifest check`` and ``dev`` say
+    ``set (from KIKET_WEBHOOK_SECRET)`` instead of showing the secret.
+    """
+    if _BARE_ENV_NAME.fullmatch(ref):
+        return (ref,)
+    return referenced_env_names(ref)
 
 
 def delivery_secret_value(ref: str, environ: Mapping[str, str] | None = None) -> str | None:

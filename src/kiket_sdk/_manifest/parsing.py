@@ -65,11 +65,15 @@ def parse_manifest(
     Top-level values win over the same values under ``extension:``. Env references are
     resolved against ``environ`` (default ``os.environ``). Never raises on odd content.
     """
-    problems: list[str] = known.unknown_key_problems(data, known.TOP_LEVEL_KEYS, "")
+    problems: list[str] = known.unknown_key_problems(
+        data, known.TOP_LEVEL_KEYS, "", known.TOP_LEVEL_ALIASES
+    )
     ext = as_mapping(data.get("extension"))
     if data.get("extension") is not None and not ext:
         problems.append("`extension` should be a mapping; it was ignored.")
-    problems += known.unknown_key_problems(ext, known.EXTENSION_KEYS, "extension")
+    problems += known.unknown_key_problems(
+        ext, known.EXTENSION_KEYS, "extension", known.EXTENSION_ALIASES
+    )
     _check_callbacks(data, problems)
 
     def pick(key: str) -> object:
@@ -128,10 +132,13 @@ def read_settings(
         if isinstance(item, Mapping) and item.get("key") is not None:
             declared.append((f"settings[{index}]", item))
             problems += known.unknown_key_problems(
-                item, known.SETTING_ENTRY_KEYS, f"settings[{index}]"
+                item, known.SETTING_ENTRY_KEYS, f"settings[{index}]", known.SETTING_ENTRY_ALIASES
             )
         else:
             problems.append(f"`settings[{index}]` has no `key`; it was ignored.")
+            problems += known.unknown_key_problems(
+                item, known.SETTING_ENTRY_KEYS, f"settings[{index}]", known.SETTING_ENTRY_ALIASES
+            )
     for where, base in (
         ("configuration", data),
         ("extension.configuration", as_mapping(data.get("extension"))),
@@ -148,7 +155,9 @@ def read_settings(
         for key, spec in as_mapping(conf).items():
             if not isinstance(spec, Mapping | None):
                 problems.append(f"`{where}.{key}` should be a mapping like {{type, default}}.")
-            problems += known.unknown_key_problems(spec, known.SETTING_KEYS, f"{where}.{key}")
+            problems += known.unknown_key_problems(
+                spec, known.SETTING_KEYS, f"{where}.{key}", known.SETTING_ALIASES
+            )
             declared.append((f"{where}.{key}", {**as_mapping(spec), "key": key}))
 
     specs: dict[str, SettingSpec] = {}
@@ -194,12 +203,17 @@ def _check_callbacks(data: Mapping[str, Any], problems: list[str]) -> None:
     """
     for prefix, base in (("", data), ("extension.", as_mapping(data.get("extension")))):
         delivery = base.get("delivery")
-        problems += known.unknown_key_problems(delivery, known.DELIVERY_KEYS, f"{prefix}delivery")
         problems += known.unknown_key_problems(
-            as_mapping(delivery).get("callback"), known.CALLBACK_KEYS, f"{prefix}delivery.callback"
+            delivery, known.DELIVERY_KEYS, f"{prefix}delivery", known.DELIVERY_ALIASES
         )
         problems += known.unknown_key_problems(
-            base.get("callback"), known.CALLBACK_KEYS, f"{prefix}callback"
+            as_mapping(delivery).get("callback"),
+            known.CALLBACK_KEYS,
+            f"{prefix}delivery.callback",
+            known.CALLBACK_ALIASES,
+        )
+        problems += known.unknown_key_problems(
+            base.get("callback"), known.CALLBACK_KEYS, f"{prefix}callback", known.CALLBACK_ALIASES
         )
 
 
@@ -219,10 +233,15 @@ def _secret_entries(value: object, where: str, problems: list[str]) -> list[tupl
             entries.append((item, False))
         elif isinstance(item, Mapping) and item.get("key") is not None:
             required = as_flag(item.get("required"), f"{where}[{index}].required", problems)
-            problems += known.unknown_key_problems(item, known.SECRET_KEYS, f"{where}[{index}]")
+            problems += known.unknown_key_problems(
+                item, known.SECRET_KEYS, f"{where}[{index}]", known.SECRET_ALIASES
+            )
             entries.append((as_text(item["key"]) or "", required))
         else:
             problems.append(f"`{where}[{index}]` has no `key`; it was ignored.")
+            problems += known.unknown_key_problems(
+                item, known.SECRET_KEYS, f"{where}[{index}]", known.SECRET_ALIASES
+            )
     return entries
 
 
@@ -233,7 +252,9 @@ def _hooks(value: object, where: str, problems: list[str]) -> tuple[HookSpec, ..
         if entry.get("event") is None:
             problems.append(f"`{where}[{index}]` has no `event`; it was ignored.")
             continue
-        problems += known.unknown_key_problems(entry, known.HOOK_KEYS, f"{where}[{index}]")
+        problems += known.unknown_key_problems(
+            entry, known.HOOK_KEYS, f"{where}[{index}]", known.HOOK_ALIASES
+        )
         timeout = as_whole_number(entry.get("timeout"), f"{where}[{index}].timeout", problems)
         retries = as_whole_number(entry.get("retries"), f"{where}[{index}].retries", problems)
         hooks.append(HookSpec(as_text(entry["event"]) or "", timeout, retries))

@@ -48,12 +48,17 @@ def as_text(value: object) -> str | None:
 
 
 def as_flag(value: object, where: str, problems: list[str]) -> bool:
-    """A YAML boolean; ``"true"``/``"false"`` strings are accepted, anything else is false."""
+    """A YAML boolean; ``"true"``/``"false"`` strings are accepted, anything else is false.
+
+    The problem never quotes a string value: a ``secret:`` flag is where a user may paste the
+    secret itself (``secret: sh_live_...``), and problems are printed by ``manifest check``.
+    """
     if value is None or isinstance(value, bool):
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    problems.append(f"`{where}` should be true or false, not {value!r}; read as false.")
+    shown = "a string" if isinstance(value, str) else repr(value)
+    problems.append(f"`{where}` should be true or false, not {shown}; read as false.")
     return False
 
 
