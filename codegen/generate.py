@@ -51,9 +51,21 @@ def _tool(name: str) -> str:
 
 
 def generate_models(spec: Path, target: Path) -> None:
-    """Run datamodel-code-generator with the pyproject configuration on ``spec``."""
+    """Run datamodel-code-generator with the pyproject configuration on ``spec``.
+
+    ``--no-formatters``: its own formatter takes the line length from the pyproject nearest the
+    output (none for ``--check``'s scratch folder), so output differed by folder; ``render``
+    formats every file with the pinned ruff instead. (``no-formatters`` in pyproject is ignored.)
+    """
     subprocess.run(
-        [_tool("datamodel-codegen"), "--input", str(spec), "--output", str(target)],
+        [
+            _tool("datamodel-codegen"),
+            "--input",
+            str(spec),
+            "--output",
+            str(target),
+            "--no-formatters",
+        ],
         check=True,
         cwd=ROOT,
     )
