@@ -38,7 +38,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.mark.parametrize("name", ["__init__.py", "models.py", "catalogue.py", "operations.py"])
+@pytest.mark.parametrize(
+    "name", ["__init__.py", "models.py", "catalogue.py", "operations.py", "types.py"]
+)
 def test_generated_file_matches_golden(generated: Path, name: str) -> None:
     expected = (GOLDEN / name).read_text()
     actual = (generated / name).read_text()
