@@ -37,6 +37,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from kiket_sdk._client import AsyncKiketClient, KiketClient
+from kiket_sdk._client_options import NOT_GIVEN, NotGiven, none_as_not_given
 from kiket_sdk._exceptions import KiketSDKError
 from kiket_sdk._generated.models import (
     AuditAnchor,
@@ -44,7 +45,7 @@ from kiket_sdk._generated.models import (
     AuditProof,
     AuditVerifyResponse,
 )
-from kiket_sdk._serialization import to_jsonable
+from kiket_sdk._serialization import aware_timestamp, to_jsonable
 
 __all__ = ["AsyncAuditClient", "AuditClient", "compute_content_hash", "verify_proof_locally"]
 
@@ -101,8 +102,11 @@ def _hash_bytes(value: object) -> bytes | None:
         return None
 
 
-def _stamp(value: datetime | str | None) -> str | None:
-    return value.isoformat() if isinstance(value, datetime) else value
+def _stamp(value: datetime | str | None, name: str) -> str | NotGiven:
+    """ISO-8601 text of a bound; a naive datetime raises ``ConfigurationError`` (zone unknown)."""
+    if value is None:
+        return NOT_GIVEN
+    return aware_timestamp(value, name) if isinstance(value, datetime) else value
 
 
 def _verify_fields(proof: AuditProof | Mapping[str, Any]) -> dict[str, Any]:
@@ -138,21 +142,23 @@ class AuditClient:
     ) -> AuditAnchorListResponse:
         """One page of anchors (``per_page`` at most 100); ``from_``/``to`` bound creation time."""
         return self._resource.list_anchors(
-            page=page,
-            per_page=per_page,
-            status=status,
-            network=network,
-            from_=_stamp(from_),
-            to=_stamp(to),
+            page=none_as_not_given(page),
+            per_page=none_as_not_given(per_page),
+            status=none_as_not_given(status),
+            network=none_as_not_given(network),
+            from_=_stamp(from_, "from_"),
+            to=_stamp(to, "to"),
         )
 
     def get_anchor(self, merkle_root: str, *, include_records: bool | None = None) -> AuditAnchor:
         """The anchor with this Merkle root (with its records when ``include_records=True``)."""
-        return self._resource.get_anchor(merkle_root, include_records=include_records)
+        return self._resource.get_anchor(
+            merkle_root, include_records=none_as_not_given(include_records)
+        )
 
     def get_proof(self, record_id: int | str, *, record_type: str | None = None) -> AuditProof:
         """The inclusion proof of an audit record (``record_type``: AuditLog or AIAuditLog)."""
-        return self._resource.get_proof(record_id, record_type=record_type)
+        return self._resource.get_proof(record_id, record_type=none_as_not_given(record_type))
 
     def verify(self, proof: AuditProof | Mapping[str, Any]) -> AuditVerifyResponse:
         """Ask the platform to check ``proof`` (a ``get_proof`` answer or a mapping alike)."""
@@ -180,25 +186,27 @@ class AsyncAuditClient:
     ) -> AuditAnchorListResponse:
         """One page of anchors (``per_page`` at most 100); ``from_``/``to`` bound creation time."""
         return await self._resource.list_anchors(
-            page=page,
-            per_page=per_page,
-            status=status,
-            network=network,
-            from_=_stamp(from_),
-            to=_stamp(to),
+            page=none_as_not_given(page),
+            per_page=none_as_not_given(per_page),
+            status=none_as_not_given(status),
+            network=none_as_not_given(network),
+            from_=_stamp(from_, "from_"),
+            to=_stamp(to, "to"),
         )
 
     async def get_anchor(
         self, merkle_root: str, *, include_records: bool | None = None
     ) -> AuditAnchor:
         """The anchor with this Merkle root (with its records when ``include_records=True``)."""
-        return await self._resource.get_anchor(merkle_root, include_records=include_records)
+        return await self._resource.get_anchor(
+            merkle_root, include_records=none_as_not_given(include_records)
+        )
 
     async def get_proof(
         self, record_id: int | str, *, record_type: str | None = None
     ) -> AuditProof:
         """The inclusion proof of an audit record (``record_type``: AuditLog or AIAuditLog)."""
-        return await self._resource.get_proof(record_id, record_type=record_type)
+        return await self._resource.get_proof(record_id, record_type=none_as_not_given(record_type))
 
     async def verify(self, proof: AuditProof | Mapping[str, Any]) -> AuditVerifyResponse:
         """Ask the platform to check ``proof`` (a ``get_proof`` answer or a mapping alike)."""

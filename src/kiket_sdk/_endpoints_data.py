@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from kiket_sdk._client import AsyncKiketClient, KiketClient
+from kiket_sdk._client_options import NOT_GIVEN, NotGiven, none_as_not_given
 from kiket_sdk._exceptions import ConfigurationError
 from kiket_sdk._generated.models import (
     CustomDataListResponse,
@@ -29,6 +30,7 @@ from kiket_sdk._generated.models import (
     IntakeSubmissionListResponse,
     SlaEventListResponse,
 )
+from kiket_sdk._serialization import aware_timestamp
 
 __all__ = [
     "AsyncCustomDataClient",
@@ -56,8 +58,11 @@ def _optional_dict(value: Record | None) -> dict[str, Any] | None:
     return None if value is None else dict(value)
 
 
-def _stamp(value: datetime | str | None) -> str | None:
-    return value.isoformat() if isinstance(value, datetime) else value
+def _stamp(value: datetime | str | None, name: str) -> str | NotGiven:
+    """ISO-8601 text of a bound; a naive datetime raises ``ConfigurationError`` (zone unknown)."""
+    if value is None:
+        return NOT_GIVEN
+    return aware_timestamp(value, name) if isinstance(value, datetime) else value
 
 
 def _form_url(form: IntakeForm) -> str | None:
@@ -80,7 +85,11 @@ class CustomDataClient:
     ) -> CustomDataListResponse:
         """Records of ``module``/``table``; ``filters`` is sent as one JSON-encoded object."""
         return self._resource.list(
-            module, table, project_id=self.project_id, limit=limit, filters=_optional_dict(filters)
+            module,
+            table,
+            project_id=self.project_id,
+            limit=none_as_not_given(limit),
+            filters=none_as_not_given(_optional_dict(filters)),
         )
 
     def get(self, module: str, table: str, record_id: int | str) -> CustomDataRecordResponse:
@@ -116,7 +125,11 @@ class AsyncCustomDataClient:
     ) -> CustomDataListResponse:
         """Records of ``module``/``table``; ``filters`` is sent as one JSON-encoded object."""
         return await self._resource.list(
-            module, table, project_id=self.project_id, limit=limit, filters=_optional_dict(filters)
+            module,
+            table,
+            project_id=self.project_id,
+            limit=none_as_not_given(limit),
+            filters=none_as_not_given(_optional_dict(filters)),
         )
 
     async def get(self, module: str, table: str, record_id: int | str) -> CustomDataRecordResponse:
@@ -160,7 +173,10 @@ class SlaEventsClient:
     ) -> SlaEventListResponse:
         """Events, newest first; ``state``: imminent, breached or recovered."""
         return self._resource.list(
-            project_id=self.project_id, issue_id=issue_id, state=state, limit=limit
+            project_id=self.project_id,
+            issue_id=none_as_not_given(issue_id),
+            state=none_as_not_given(state),
+            limit=none_as_not_given(limit),
         )
 
 
@@ -179,7 +195,10 @@ class AsyncSlaEventsClient:
     ) -> SlaEventListResponse:
         """Events, newest first; ``state``: imminent, breached or recovered."""
         return await self._resource.list(
-            project_id=self.project_id, issue_id=issue_id, state=state, limit=limit
+            project_id=self.project_id,
+            issue_id=none_as_not_given(issue_id),
+            state=none_as_not_given(state),
+            limit=none_as_not_given(limit),
         )
 
 
@@ -198,7 +217,10 @@ class IntakeFormsClient:
     ) -> IntakeFormListResponse:
         """The project's forms, optionally only active/inactive or public/private ones."""
         return self._resource.list(
-            project_id=self.project_id, active=active, public=public, limit=limit
+            project_id=self.project_id,
+            active=none_as_not_given(active),
+            public=none_as_not_given(public),
+            limit=none_as_not_given(limit),
         )
 
     def get(self, form_key: str) -> IntakeForm:
@@ -218,7 +240,11 @@ class IntakeFormsClient:
     ) -> IntakeSubmissionListResponse:
         """Submissions of a form; ``status``: pending, approved, rejected or converted."""
         return self._resource.list_submissions(
-            form_key, project_id=self.project_id, status=status, limit=limit, since=_stamp(since)
+            form_key,
+            project_id=self.project_id,
+            status=none_as_not_given(status),
+            limit=none_as_not_given(limit),
+            since=_stamp(since, "since"),
         )
 
     def get_submission(self, form_key: str, submission_id: int | str) -> IntakeSubmission:
@@ -230,7 +256,10 @@ class IntakeFormsClient:
     ) -> IntakeSubmission:
         """Submit the form with ``data`` (answers keyed by field key)."""
         return self._resource.create_submission(
-            form_key, project_id=self.project_id, data=dict(data), metadata=_optional_dict(metadata)
+            form_key,
+            project_id=self.project_id,
+            data=dict(data),
+            metadata=none_as_not_given(_optional_dict(metadata)),
         )
 
     def approve_submission(
@@ -238,7 +267,7 @@ class IntakeFormsClient:
     ) -> IntakeSubmission:
         """Approve a pending submission."""
         return self._resource.approve_submission(
-            form_key, submission_id, project_id=self.project_id, notes=notes
+            form_key, submission_id, project_id=self.project_id, notes=none_as_not_given(notes)
         )
 
     def reject_submission(
@@ -246,12 +275,14 @@ class IntakeFormsClient:
     ) -> IntakeSubmission:
         """Reject a pending submission."""
         return self._resource.reject_submission(
-            form_key, submission_id, project_id=self.project_id, notes=notes
+            form_key, submission_id, project_id=self.project_id, notes=none_as_not_given(notes)
         )
 
     def stats(self, form_key: str, period: str | None = None) -> IntakeFormStats:
         """Submission counts per status; ``period``: day, week or month."""
-        return self._resource.stats(form_key, project_id=self.project_id, period=period)
+        return self._resource.stats(
+            form_key, project_id=self.project_id, period=none_as_not_given(period)
+        )
 
 
 class AsyncIntakeFormsClient:
@@ -266,7 +297,10 @@ class AsyncIntakeFormsClient:
     ) -> IntakeFormListResponse:
         """The project's forms, optionally only active/inactive or public/private ones."""
         return await self._resource.list(
-            project_id=self.project_id, active=active, public=public, limit=limit
+            project_id=self.project_id,
+            active=none_as_not_given(active),
+            public=none_as_not_given(public),
+            limit=none_as_not_given(limit),
         )
 
     async def get(self, form_key: str) -> IntakeForm:
@@ -286,7 +320,11 @@ class AsyncIntakeFormsClient:
     ) -> IntakeSubmissionListResponse:
         """Submissions of a form; ``status``: pending, approved, rejected or converted."""
         return await self._resource.list_submissions(
-            form_key, project_id=self.project_id, status=status, limit=limit, since=_stamp(since)
+            form_key,
+            project_id=self.project_id,
+            status=none_as_not_given(status),
+            limit=none_as_not_given(limit),
+            since=_stamp(since, "since"),
         )
 
     async def get_submission(self, form_key: str, submission_id: int | str) -> IntakeSubmission:
@@ -300,7 +338,10 @@ class AsyncIntakeFormsClient:
     ) -> IntakeSubmission:
         """Submit the form with ``data`` (answers keyed by field key)."""
         return await self._resource.create_submission(
-            form_key, project_id=self.project_id, data=dict(data), metadata=_optional_dict(metadata)
+            form_key,
+            project_id=self.project_id,
+            data=dict(data),
+            metadata=none_as_not_given(_optional_dict(metadata)),
         )
 
     async def approve_submission(
@@ -308,7 +349,7 @@ class AsyncIntakeFormsClient:
     ) -> IntakeSubmission:
         """Approve a pending submission."""
         return await self._resource.approve_submission(
-            form_key, submission_id, project_id=self.project_id, notes=notes
+            form_key, submission_id, project_id=self.project_id, notes=none_as_not_given(notes)
         )
 
     async def reject_submission(
@@ -316,9 +357,11 @@ class AsyncIntakeFormsClient:
     ) -> IntakeSubmission:
         """Reject a pending submission."""
         return await self._resource.reject_submission(
-            form_key, submission_id, project_id=self.project_id, notes=notes
+            form_key, submission_id, project_id=self.project_id, notes=none_as_not_given(notes)
         )
 
     async def stats(self, form_key: str, period: str | None = None) -> IntakeFormStats:
         """Submission counts per status; ``period``: day, week or month."""
-        return await self._resource.stats(form_key, project_id=self.project_id, period=period)
+        return await self._resource.stats(
+            form_key, project_id=self.project_id, period=none_as_not_given(period)
+        )

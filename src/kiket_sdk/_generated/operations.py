@@ -5,6 +5,10 @@
 Generated from ``kiket-extension-api.yaml``. Each operation exists four times, rendered from one
 template: sync and async, parsed (returns the response model) and raw (returns the
 ``httpx.Response``). Transport, retries and errors live in ``kiket_sdk._base_client``.
+
+An optional argument defaults to ``NOT_GIVEN`` and is then left out of the query or body.
+``None`` is accepted only where the spec admits ``null`` and is then sent as ``null``; a ``None``
+passed anyway for a field that does not admit it is left out (``kiket_sdk._serialization``).
 """
 
 from __future__ import annotations
@@ -140,7 +144,7 @@ class ExtensionResource:
         event: str,
         version: str,
         timestamp: str,
-        data: builtins.dict[str, Any] | None = None,
+        data: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -180,7 +184,7 @@ class ExtensionResource:
         *,
         title: str,
         body: str,
-        level: str | None = None,
+        level: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -215,7 +219,7 @@ class ExtensionResource:
         *,
         name: str,
         value: float,
-        unit: str | None = None,
+        unit: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -258,8 +262,8 @@ class CustomDataResource:
         table: str,
         *,
         project_id: int | str,
-        limit: int | None = None,
-        filters: builtins.dict[str, Any] | None = None,
+        limit: int | NotGiven = NOT_GIVEN,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> CustomDataListResponse:
@@ -284,7 +288,11 @@ class CustomDataResource:
             "GET",
             "/api/v1/ext/custom_data/{module_key}/{table}",
             path_params={"module_key": module_key, "table": table},
-            params={"project_id": project_id, "limit": limit, "filters": json_param(filters)},
+            params={
+                "project_id": project_id,
+                "limit": limit,
+                "filters": json_param(filters, "filters"),
+            },
             cast_to=CustomDataListResponse,
             timeout=timeout,
             extra_headers=extra_headers,
@@ -453,9 +461,9 @@ class SlaEventsResource:
         self,
         *,
         project_id: int | str,
-        issue_id: int | str | None = None,
-        state: str | None = None,
-        limit: int | None = None,
+        issue_id: int | str | NotGiven = NOT_GIVEN,
+        state: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> SlaEventListResponse:
@@ -495,9 +503,9 @@ class IntakeFormsResource:
         self,
         *,
         project_id: int | str,
-        active: bool | None = None,
-        public: bool | None = None,
-        limit: int | None = None,
+        active: bool | NotGiven = NOT_GIVEN,
+        public: bool | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> IntakeFormListResponse:
@@ -563,9 +571,9 @@ class IntakeFormsResource:
         form_key: str,
         *,
         project_id: int | str,
-        status: str | None = None,
-        limit: int | None = None,
-        since: str | None = None,
+        status: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        since: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> IntakeSubmissionListResponse:
@@ -602,7 +610,7 @@ class IntakeFormsResource:
         *,
         project_id: int | str,
         data: builtins.dict[str, Any],
-        metadata: builtins.dict[str, Any] | None = None,
+        metadata: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -674,7 +682,7 @@ class IntakeFormsResource:
         submission_id: int | str,
         *,
         project_id: int | str,
-        notes: str | None = None,
+        notes: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -712,7 +720,7 @@ class IntakeFormsResource:
         submission_id: int | str,
         *,
         project_id: int | str,
-        notes: str | None = None,
+        notes: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -749,7 +757,7 @@ class IntakeFormsResource:
         form_key: str,
         *,
         project_id: int | str,
-        period: str | None = None,
+        period: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> IntakeFormStats:
@@ -899,11 +907,11 @@ class TelemetryResource:
         status: str,
         duration_ms: float,
         timestamp: str,
-        extension_id: str | None = None,
-        extension_version: str | None = None,
-        error_message: str | None = None,
-        error_class: str | None = None,
-        metadata: builtins.dict[str, Any] | None = None,
+        extension_id: str | None | NotGiven = NOT_GIVEN,
+        extension_version: str | None | NotGiven = NOT_GIVEN,
+        error_message: str | None | NotGiven = NOT_GIVEN,
+        error_class: str | None | NotGiven = NOT_GIVEN,
+        metadata: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -925,10 +933,10 @@ class TelemetryResource:
             status: Outcome. Known values today are ok and error.
             duration_ms: Handler run time in milliseconds.
             timestamp: When the run ended (ISO-8601).
-            extension_id: Extension id from the manifest.
-            extension_version: Extension version from the manifest.
-            error_message: Message of the error, when the run failed.
-            error_class: Class name of the error, when the run failed.
+            extension_id: Extension id from the manifest. ``None`` is sent as ``null``.
+            extension_version: Extension version from the manifest. ``None`` is sent as ``null``.
+            error_message: Message of the error, when the run failed. ``None`` is sent as ``null``.
+            error_class: Class name of the error, when the run failed. ``None`` is sent as ``null``.
             metadata: Extra data about the run.
         """
         return self._client._request(
@@ -946,7 +954,8 @@ class TelemetryResource:
                     "error_message": error_message,
                     "error_class": error_class,
                     "metadata": metadata,
-                }
+                },
+                nullable={"extension_id", "extension_version", "error_message", "error_class"},
             ),
             cast_to=Acknowledgement,
             timeout=timeout,
@@ -1098,12 +1107,12 @@ class AuditResource:
     def list_anchors(
         self,
         *,
-        page: int | None = None,
-        per_page: int | None = None,
-        status: str | None = None,
-        network: str | None = None,
-        from_: str | None = None,
-        to: str | None = None,
+        page: int | NotGiven = NOT_GIVEN,
+        per_page: int | NotGiven = NOT_GIVEN,
+        status: str | NotGiven = NOT_GIVEN,
+        network: str | NotGiven = NOT_GIVEN,
+        from_: str | NotGiven = NOT_GIVEN,
+        to: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AuditAnchorListResponse:
@@ -1145,7 +1154,7 @@ class AuditResource:
         self,
         merkle_root: str,
         *,
-        include_records: bool | None = None,
+        include_records: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AuditAnchor:
@@ -1177,7 +1186,7 @@ class AuditResource:
         self,
         record_id: int | str,
         *,
-        record_type: str | None = None,
+        record_type: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AuditProof:
@@ -1212,7 +1221,7 @@ class AuditResource:
         merkle_root: str,
         proof: builtins.list[str],
         leaf_index: int,
-        tx_hash: str | None = None,
+        tx_hash: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -1398,7 +1407,7 @@ class AsyncExtensionResource:
         event: str,
         version: str,
         timestamp: str,
-        data: builtins.dict[str, Any] | None = None,
+        data: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -1438,7 +1447,7 @@ class AsyncExtensionResource:
         *,
         title: str,
         body: str,
-        level: str | None = None,
+        level: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -1473,7 +1482,7 @@ class AsyncExtensionResource:
         *,
         name: str,
         value: float,
-        unit: str | None = None,
+        unit: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -1516,8 +1525,8 @@ class AsyncCustomDataResource:
         table: str,
         *,
         project_id: int | str,
-        limit: int | None = None,
-        filters: builtins.dict[str, Any] | None = None,
+        limit: int | NotGiven = NOT_GIVEN,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> CustomDataListResponse:
@@ -1542,7 +1551,11 @@ class AsyncCustomDataResource:
             "GET",
             "/api/v1/ext/custom_data/{module_key}/{table}",
             path_params={"module_key": module_key, "table": table},
-            params={"project_id": project_id, "limit": limit, "filters": json_param(filters)},
+            params={
+                "project_id": project_id,
+                "limit": limit,
+                "filters": json_param(filters, "filters"),
+            },
             cast_to=CustomDataListResponse,
             timeout=timeout,
             extra_headers=extra_headers,
@@ -1711,9 +1724,9 @@ class AsyncSlaEventsResource:
         self,
         *,
         project_id: int | str,
-        issue_id: int | str | None = None,
-        state: str | None = None,
-        limit: int | None = None,
+        issue_id: int | str | NotGiven = NOT_GIVEN,
+        state: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> SlaEventListResponse:
@@ -1753,9 +1766,9 @@ class AsyncIntakeFormsResource:
         self,
         *,
         project_id: int | str,
-        active: bool | None = None,
-        public: bool | None = None,
-        limit: int | None = None,
+        active: bool | NotGiven = NOT_GIVEN,
+        public: bool | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> IntakeFormListResponse:
@@ -1821,9 +1834,9 @@ class AsyncIntakeFormsResource:
         form_key: str,
         *,
         project_id: int | str,
-        status: str | None = None,
-        limit: int | None = None,
-        since: str | None = None,
+        status: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        since: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> IntakeSubmissionListResponse:
@@ -1860,7 +1873,7 @@ class AsyncIntakeFormsResource:
         *,
         project_id: int | str,
         data: builtins.dict[str, Any],
-        metadata: builtins.dict[str, Any] | None = None,
+        metadata: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -1932,7 +1945,7 @@ class AsyncIntakeFormsResource:
         submission_id: int | str,
         *,
         project_id: int | str,
-        notes: str | None = None,
+        notes: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -1970,7 +1983,7 @@ class AsyncIntakeFormsResource:
         submission_id: int | str,
         *,
         project_id: int | str,
-        notes: str | None = None,
+        notes: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -2007,7 +2020,7 @@ class AsyncIntakeFormsResource:
         form_key: str,
         *,
         project_id: int | str,
-        period: str | None = None,
+        period: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> IntakeFormStats:
@@ -2157,11 +2170,11 @@ class AsyncTelemetryResource:
         status: str,
         duration_ms: float,
         timestamp: str,
-        extension_id: str | None = None,
-        extension_version: str | None = None,
-        error_message: str | None = None,
-        error_class: str | None = None,
-        metadata: builtins.dict[str, Any] | None = None,
+        extension_id: str | None | NotGiven = NOT_GIVEN,
+        extension_version: str | None | NotGiven = NOT_GIVEN,
+        error_message: str | None | NotGiven = NOT_GIVEN,
+        error_class: str | None | NotGiven = NOT_GIVEN,
+        metadata: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -2183,10 +2196,10 @@ class AsyncTelemetryResource:
             status: Outcome. Known values today are ok and error.
             duration_ms: Handler run time in milliseconds.
             timestamp: When the run ended (ISO-8601).
-            extension_id: Extension id from the manifest.
-            extension_version: Extension version from the manifest.
-            error_message: Message of the error, when the run failed.
-            error_class: Class name of the error, when the run failed.
+            extension_id: Extension id from the manifest. ``None`` is sent as ``null``.
+            extension_version: Extension version from the manifest. ``None`` is sent as ``null``.
+            error_message: Message of the error, when the run failed. ``None`` is sent as ``null``.
+            error_class: Class name of the error, when the run failed. ``None`` is sent as ``null``.
             metadata: Extra data about the run.
         """
         return await self._client._request(
@@ -2204,7 +2217,8 @@ class AsyncTelemetryResource:
                     "error_message": error_message,
                     "error_class": error_class,
                     "metadata": metadata,
-                }
+                },
+                nullable={"extension_id", "extension_version", "error_message", "error_class"},
             ),
             cast_to=Acknowledgement,
             timeout=timeout,
@@ -2356,12 +2370,12 @@ class AsyncAuditResource:
     async def list_anchors(
         self,
         *,
-        page: int | None = None,
-        per_page: int | None = None,
-        status: str | None = None,
-        network: str | None = None,
-        from_: str | None = None,
-        to: str | None = None,
+        page: int | NotGiven = NOT_GIVEN,
+        per_page: int | NotGiven = NOT_GIVEN,
+        status: str | NotGiven = NOT_GIVEN,
+        network: str | NotGiven = NOT_GIVEN,
+        from_: str | NotGiven = NOT_GIVEN,
+        to: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AuditAnchorListResponse:
@@ -2403,7 +2417,7 @@ class AsyncAuditResource:
         self,
         merkle_root: str,
         *,
-        include_records: bool | None = None,
+        include_records: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AuditAnchor:
@@ -2435,7 +2449,7 @@ class AsyncAuditResource:
         self,
         record_id: int | str,
         *,
-        record_type: str | None = None,
+        record_type: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AuditProof:
@@ -2470,7 +2484,7 @@ class AsyncAuditResource:
         merkle_root: str,
         proof: builtins.list[str],
         leaf_index: int,
-        tx_hash: str | None = None,
+        tx_hash: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -2653,7 +2667,7 @@ class RawExtensionResource:
         event: str,
         version: str,
         timestamp: str,
-        data: builtins.dict[str, Any] | None = None,
+        data: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -2692,7 +2706,7 @@ class RawExtensionResource:
         *,
         title: str,
         body: str,
-        level: str | None = None,
+        level: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -2726,7 +2740,7 @@ class RawExtensionResource:
         *,
         name: str,
         value: float,
-        unit: str | None = None,
+        unit: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -2768,8 +2782,8 @@ class RawCustomDataResource:
         table: str,
         *,
         project_id: int | str,
-        limit: int | None = None,
-        filters: builtins.dict[str, Any] | None = None,
+        limit: int | NotGiven = NOT_GIVEN,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -2794,7 +2808,11 @@ class RawCustomDataResource:
             "GET",
             "/api/v1/ext/custom_data/{module_key}/{table}",
             path_params={"module_key": module_key, "table": table},
-            params={"project_id": project_id, "limit": limit, "filters": json_param(filters)},
+            params={
+                "project_id": project_id,
+                "limit": limit,
+                "filters": json_param(filters, "filters"),
+            },
             timeout=timeout,
             extra_headers=extra_headers,
         )
@@ -2958,9 +2976,9 @@ class RawSlaEventsResource:
         self,
         *,
         project_id: int | str,
-        issue_id: int | str | None = None,
-        state: str | None = None,
-        limit: int | None = None,
+        issue_id: int | str | NotGiven = NOT_GIVEN,
+        state: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -2999,9 +3017,9 @@ class RawIntakeFormsResource:
         self,
         *,
         project_id: int | str,
-        active: bool | None = None,
-        public: bool | None = None,
-        limit: int | None = None,
+        active: bool | NotGiven = NOT_GIVEN,
+        public: bool | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -3065,9 +3083,9 @@ class RawIntakeFormsResource:
         form_key: str,
         *,
         project_id: int | str,
-        status: str | None = None,
-        limit: int | None = None,
-        since: str | None = None,
+        status: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        since: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -3103,7 +3121,7 @@ class RawIntakeFormsResource:
         *,
         project_id: int | str,
         data: builtins.dict[str, Any],
-        metadata: builtins.dict[str, Any] | None = None,
+        metadata: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -3173,7 +3191,7 @@ class RawIntakeFormsResource:
         submission_id: int | str,
         *,
         project_id: int | str,
-        notes: str | None = None,
+        notes: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -3210,7 +3228,7 @@ class RawIntakeFormsResource:
         submission_id: int | str,
         *,
         project_id: int | str,
-        notes: str | None = None,
+        notes: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -3246,7 +3264,7 @@ class RawIntakeFormsResource:
         form_key: str,
         *,
         project_id: int | str,
-        period: str | None = None,
+        period: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -3392,11 +3410,11 @@ class RawTelemetryResource:
         status: str,
         duration_ms: float,
         timestamp: str,
-        extension_id: str | None = None,
-        extension_version: str | None = None,
-        error_message: str | None = None,
-        error_class: str | None = None,
-        metadata: builtins.dict[str, Any] | None = None,
+        extension_id: str | None | NotGiven = NOT_GIVEN,
+        extension_version: str | None | NotGiven = NOT_GIVEN,
+        error_message: str | None | NotGiven = NOT_GIVEN,
+        error_class: str | None | NotGiven = NOT_GIVEN,
+        metadata: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -3418,10 +3436,10 @@ class RawTelemetryResource:
             status: Outcome. Known values today are ok and error.
             duration_ms: Handler run time in milliseconds.
             timestamp: When the run ended (ISO-8601).
-            extension_id: Extension id from the manifest.
-            extension_version: Extension version from the manifest.
-            error_message: Message of the error, when the run failed.
-            error_class: Class name of the error, when the run failed.
+            extension_id: Extension id from the manifest. ``None`` is sent as ``null``.
+            extension_version: Extension version from the manifest. ``None`` is sent as ``null``.
+            error_message: Message of the error, when the run failed. ``None`` is sent as ``null``.
+            error_class: Class name of the error, when the run failed. ``None`` is sent as ``null``.
             metadata: Extra data about the run.
         """
         return self._client._request_raw(
@@ -3439,7 +3457,8 @@ class RawTelemetryResource:
                     "error_message": error_message,
                     "error_class": error_class,
                     "metadata": metadata,
-                }
+                },
+                nullable={"extension_id", "extension_version", "error_message", "error_class"},
             ),
             timeout=timeout,
             extra_headers=extra_headers,
@@ -3586,12 +3605,12 @@ class RawAuditResource:
     def list_anchors(
         self,
         *,
-        page: int | None = None,
-        per_page: int | None = None,
-        status: str | None = None,
-        network: str | None = None,
-        from_: str | None = None,
-        to: str | None = None,
+        page: int | NotGiven = NOT_GIVEN,
+        per_page: int | NotGiven = NOT_GIVEN,
+        status: str | NotGiven = NOT_GIVEN,
+        network: str | NotGiven = NOT_GIVEN,
+        from_: str | NotGiven = NOT_GIVEN,
+        to: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -3632,7 +3651,7 @@ class RawAuditResource:
         self,
         merkle_root: str,
         *,
-        include_records: bool | None = None,
+        include_records: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -3663,7 +3682,7 @@ class RawAuditResource:
         self,
         record_id: int | str,
         *,
-        record_type: str | None = None,
+        record_type: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -3697,7 +3716,7 @@ class RawAuditResource:
         merkle_root: str,
         proof: builtins.list[str],
         leaf_index: int,
-        tx_hash: str | None = None,
+        tx_hash: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -3878,7 +3897,7 @@ class AsyncRawExtensionResource:
         event: str,
         version: str,
         timestamp: str,
-        data: builtins.dict[str, Any] | None = None,
+        data: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -3917,7 +3936,7 @@ class AsyncRawExtensionResource:
         *,
         title: str,
         body: str,
-        level: str | None = None,
+        level: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -3951,7 +3970,7 @@ class AsyncRawExtensionResource:
         *,
         name: str,
         value: float,
-        unit: str | None = None,
+        unit: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -3993,8 +4012,8 @@ class AsyncRawCustomDataResource:
         table: str,
         *,
         project_id: int | str,
-        limit: int | None = None,
-        filters: builtins.dict[str, Any] | None = None,
+        limit: int | NotGiven = NOT_GIVEN,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -4019,7 +4038,11 @@ class AsyncRawCustomDataResource:
             "GET",
             "/api/v1/ext/custom_data/{module_key}/{table}",
             path_params={"module_key": module_key, "table": table},
-            params={"project_id": project_id, "limit": limit, "filters": json_param(filters)},
+            params={
+                "project_id": project_id,
+                "limit": limit,
+                "filters": json_param(filters, "filters"),
+            },
             timeout=timeout,
             extra_headers=extra_headers,
         )
@@ -4183,9 +4206,9 @@ class AsyncRawSlaEventsResource:
         self,
         *,
         project_id: int | str,
-        issue_id: int | str | None = None,
-        state: str | None = None,
-        limit: int | None = None,
+        issue_id: int | str | NotGiven = NOT_GIVEN,
+        state: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -4224,9 +4247,9 @@ class AsyncRawIntakeFormsResource:
         self,
         *,
         project_id: int | str,
-        active: bool | None = None,
-        public: bool | None = None,
-        limit: int | None = None,
+        active: bool | NotGiven = NOT_GIVEN,
+        public: bool | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -4290,9 +4313,9 @@ class AsyncRawIntakeFormsResource:
         form_key: str,
         *,
         project_id: int | str,
-        status: str | None = None,
-        limit: int | None = None,
-        since: str | None = None,
+        status: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        since: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -4328,7 +4351,7 @@ class AsyncRawIntakeFormsResource:
         *,
         project_id: int | str,
         data: builtins.dict[str, Any],
-        metadata: builtins.dict[str, Any] | None = None,
+        metadata: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -4398,7 +4421,7 @@ class AsyncRawIntakeFormsResource:
         submission_id: int | str,
         *,
         project_id: int | str,
-        notes: str | None = None,
+        notes: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -4435,7 +4458,7 @@ class AsyncRawIntakeFormsResource:
         submission_id: int | str,
         *,
         project_id: int | str,
-        notes: str | None = None,
+        notes: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -4471,7 +4494,7 @@ class AsyncRawIntakeFormsResource:
         form_key: str,
         *,
         project_id: int | str,
-        period: str | None = None,
+        period: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -4617,11 +4640,11 @@ class AsyncRawTelemetryResource:
         status: str,
         duration_ms: float,
         timestamp: str,
-        extension_id: str | None = None,
-        extension_version: str | None = None,
-        error_message: str | None = None,
-        error_class: str | None = None,
-        metadata: builtins.dict[str, Any] | None = None,
+        extension_id: str | None | NotGiven = NOT_GIVEN,
+        extension_version: str | None | NotGiven = NOT_GIVEN,
+        error_message: str | None | NotGiven = NOT_GIVEN,
+        error_class: str | None | NotGiven = NOT_GIVEN,
+        metadata: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -4643,10 +4666,10 @@ class AsyncRawTelemetryResource:
             status: Outcome. Known values today are ok and error.
             duration_ms: Handler run time in milliseconds.
             timestamp: When the run ended (ISO-8601).
-            extension_id: Extension id from the manifest.
-            extension_version: Extension version from the manifest.
-            error_message: Message of the error, when the run failed.
-            error_class: Class name of the error, when the run failed.
+            extension_id: Extension id from the manifest. ``None`` is sent as ``null``.
+            extension_version: Extension version from the manifest. ``None`` is sent as ``null``.
+            error_message: Message of the error, when the run failed. ``None`` is sent as ``null``.
+            error_class: Class name of the error, when the run failed. ``None`` is sent as ``null``.
             metadata: Extra data about the run.
         """
         return await self._client._request_raw(
@@ -4664,7 +4687,8 @@ class AsyncRawTelemetryResource:
                     "error_message": error_message,
                     "error_class": error_class,
                     "metadata": metadata,
-                }
+                },
+                nullable={"extension_id", "extension_version", "error_message", "error_class"},
             ),
             timeout=timeout,
             extra_headers=extra_headers,
@@ -4811,12 +4835,12 @@ class AsyncRawAuditResource:
     async def list_anchors(
         self,
         *,
-        page: int | None = None,
-        per_page: int | None = None,
-        status: str | None = None,
-        network: str | None = None,
-        from_: str | None = None,
-        to: str | None = None,
+        page: int | NotGiven = NOT_GIVEN,
+        per_page: int | NotGiven = NOT_GIVEN,
+        status: str | NotGiven = NOT_GIVEN,
+        network: str | NotGiven = NOT_GIVEN,
+        from_: str | NotGiven = NOT_GIVEN,
+        to: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -4857,7 +4881,7 @@ class AsyncRawAuditResource:
         self,
         merkle_root: str,
         *,
-        include_records: bool | None = None,
+        include_records: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -4888,7 +4912,7 @@ class AsyncRawAuditResource:
         self,
         record_id: int | str,
         *,
-        record_type: str | None = None,
+        record_type: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -4922,7 +4946,7 @@ class AsyncRawAuditResource:
         merkle_root: str,
         proof: builtins.list[str],
         leaf_index: int,
-        tx_hash: str | None = None,
+        tx_hash: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,

@@ -5,6 +5,10 @@
 Generated from ``fixture-spec.yaml``. Each operation exists four times, rendered from one
 template: sync and async, parsed (returns the response model) and raw (returns the
 ``httpx.Response``). Transport, retries and errors live in ``kiket_sdk._base_client``.
+
+An optional argument defaults to ``NOT_GIVEN`` and is then left out of the query or body.
+``None`` is accepted only where the spec admits ``null`` and is then sent as ``null``; a ``None``
+passed anyway for a field that does not admit it is left out (``kiket_sdk._serialization``).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ class WidgetsResource:
         widget_key: str,
         *,
         project_id: int | str,
-        filters: builtins.dict[str, Any] | None = None,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Widget:
@@ -55,7 +59,7 @@ class WidgetsResource:
             "GET",
             "/api/v1/ext/widgets/{widget_key}",
             path_params={"widget_key": widget_key},
-            params={"project_id": project_id, "filters": json_param(filters)},
+            params={"project_id": project_id, "filters": json_param(filters, "filters")},
             cast_to=Widget,
             timeout=timeout,
             extra_headers=extra_headers,
@@ -99,7 +103,7 @@ class GadgetsResource:
         self,
         *,
         name: str,
-        tags: builtins.list[str] | None = None,
+        tags: builtins.list[str] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -146,7 +150,7 @@ class AsyncWidgetsResource:
         widget_key: str,
         *,
         project_id: int | str,
-        filters: builtins.dict[str, Any] | None = None,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Widget:
@@ -167,7 +171,7 @@ class AsyncWidgetsResource:
             "GET",
             "/api/v1/ext/widgets/{widget_key}",
             path_params={"widget_key": widget_key},
-            params={"project_id": project_id, "filters": json_param(filters)},
+            params={"project_id": project_id, "filters": json_param(filters, "filters")},
             cast_to=Widget,
             timeout=timeout,
             extra_headers=extra_headers,
@@ -211,7 +215,7 @@ class AsyncGadgetsResource:
         self,
         *,
         name: str,
-        tags: builtins.list[str] | None = None,
+        tags: builtins.list[str] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -258,7 +262,7 @@ class RawWidgetsResource:
         widget_key: str,
         *,
         project_id: int | str,
-        filters: builtins.dict[str, Any] | None = None,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -279,7 +283,7 @@ class RawWidgetsResource:
             "GET",
             "/api/v1/ext/widgets/{widget_key}",
             path_params={"widget_key": widget_key},
-            params={"project_id": project_id, "filters": json_param(filters)},
+            params={"project_id": project_id, "filters": json_param(filters, "filters")},
             timeout=timeout,
             extra_headers=extra_headers,
         )
@@ -321,7 +325,7 @@ class RawGadgetsResource:
         self,
         *,
         name: str,
-        tags: builtins.list[str] | None = None,
+        tags: builtins.list[str] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -367,7 +371,7 @@ class AsyncRawWidgetsResource:
         widget_key: str,
         *,
         project_id: int | str,
-        filters: builtins.dict[str, Any] | None = None,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -388,7 +392,7 @@ class AsyncRawWidgetsResource:
             "GET",
             "/api/v1/ext/widgets/{widget_key}",
             path_params={"widget_key": widget_key},
-            params={"project_id": project_id, "filters": json_param(filters)},
+            params={"project_id": project_id, "filters": json_param(filters, "filters")},
             timeout=timeout,
             extra_headers=extra_headers,
         )
@@ -430,7 +434,7 @@ class AsyncRawGadgetsResource:
         self,
         *,
         name: str,
-        tags: builtins.list[str] | None = None,
+        tags: builtins.list[str] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
