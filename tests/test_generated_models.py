@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 import yaml
 from pydantic import BaseModel, RootModel
+from starlette.testclient import TestClient
 
 import kiket_sdk.types
+from kiket_sdk import HandlerContext, KiketSDK
 from kiket_sdk._generated import models
 from kiket_sdk._model_base import KiketModel
 
@@ -114,3 +116,20 @@ def test_custom_data_record_columns_are_the_row_beyond_its_declared_fields() -> 
         record.columns["missing"]
     record.columns["tier"] = "changed"  # a copy: the record itself is unchanged
     assert record.columns["tier"] == "gold"
+
+
+def test_the_extension_openapi_document_shows_the_spec_descriptions() -> None:
+    """``/openapi.json`` (behind ``/docs``) carries each event field's description."""
+    sdk = KiketSDK(webhook_secret="s", extension_id="com.example.docs", telemetry_enabled=False)
+
+    @sdk.webhook("issue.created", version="v1")
+    async def on_issue(event: kiket_sdk.types.IssueCreated, ctx: HandlerContext) -> None:
+        return None
+
+    with TestClient(sdk) as client:
+        components = client.get("/openapi.json").json()["components"]["schemas"]
+    for name in ("Issue", "IssueCreated"):
+        for wire, prop in _own_properties(SCHEMAS[name]).items():
+            if "description" in prop:
+                shown = components[name]["properties"][wire]["description"]
+                assert " ".join(shown.split()) == " ".join(prop["description"].split())
