@@ -15,6 +15,10 @@ Outputs, all formatted with the pinned ruff so a second run changes nothing:
 - ``operations.py``           ``GeneratedSyncClient`` / ``GeneratedAsyncClient`` over them
 - ``endpoints.py``            ``ctx.endpoints.<helper>(<bound>)`` factories, sync and async
 - ``spec.json``               the spec itself, for the test kit
+- ``types.py``                the public ``kiket_sdk.types``: every model, with an explicit
+                              ``__all__``; written beside ``_generated/`` (into ``src/kiket_sdk``),
+                              or into ``--out`` itself when ``--out`` is given (a fixture spec
+                              never touches the package)
 
 Sync and async come from one template rendered once per flavour (``FLAVOURS``). The vendor
 extensions the generator reads are described in ``codegen/README.md``.
@@ -23,6 +27,7 @@ extensions the generator reads are described in ``codegen/README.md``.
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
 import json
 import shutil
@@ -41,6 +46,8 @@ from spec_model import build_catalogue, build_operations, build_scopes
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SPEC = ROOT / "openapi" / "kiket-extension-api.yaml"
 DEFAULT_OUT = ROOT / "src" / "kiket_sdk" / "_generated"
+DEFAULT_PUBLIC_OUT = ROOT / "src" / "kiket_sdk"
+PUBLIC_FILES = ("types.py",)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Each resource class is rendered once per flavour; the scoped helpers skip the raw ones.
 FLAVOURS = (
@@ -65,16 +72,45 @@ def _tool(name: str) -> str:
 
 
 def generate_models(spec: Path, target: Path) -> None:
-    """Run datamodel-code-generator with the pyproject configuration on ``spec``."""
+    """Run datamodel-code-generator with the pyproject configuration on ``spec``.
+
+    ``--no-formatters``: its own formatter takes the line length from the pyproject nearest the
+    output (none for ``--check``'s scratch folder), so output differed by folder; ``render``
+    formats every file with the pinned ruff instead. (``no-formatters`` in pyproject is ignored.)
+    """
     subprocess.run(
-        [_tool("datamodel-codegen"), "--input", str(spec), "--output", str(target)],
+        [
+            _tool("datamodel-codegen"),
+            "--input",
+            str(spec),
+            "--output",
+            str(target),
+            "--no-formatters",
+        ],
         check=True,
         cwd=ROOT,
     )
 
 
-def render(spec_path: Path, out: Path) -> None:
-    """Write every generated file for ``spec_path`` into the directory ``out``."""
+def _defined_classes(models: Path) -> list[str]:
+    """Names of the classes ``models.py`` defines at top level, sorted (what it really holds)."""
+    tree = ast.parse(models.read_text())
+    return sorted(node.name for node in tree.body if isinstance(node, ast.ClassDef))
+
+
+def _models_module(out: Path, public_out: Path) -> str:
+    """The relative import of ``out/models.py`` from a module in ``public_out``, as every
+    generated import is relative (the output works wherever ``--out`` puts it).
+
+    ``._generated.models`` for the package, ``.models`` when both are one folder; ``ValueError``
+    when ``out`` is not inside ``public_out``.
+    """
+    return ".".join(["", *out.relative_to(public_out).parts, "models"])
+
+
+def render(spec_path: Path, out: Path, public_out: Path) -> None:
+    """Write the generated files for ``spec_path``: private ones into ``out``, public into
+    ``public_out`` (``PUBLIC_FILES``)."""
     spec = yaml.safe_load(spec_path.read_text())
     out.mkdir(parents=True, exist_ok=True)
     generate_models(spec_path, out / "models.py")
@@ -121,6 +157,16 @@ def render(spec_path: Path, out: Path) -> None:
     (out / "resources").mkdir()
     for name, text in files.items():
         (out / name).write_text(text)
+    public_out.mkdir(parents=True, exist_ok=True)
+    types_module = public_out / "types.py"
+    types_module.write_text(
+        env.get_template("types.py.jinja").render(
+            model_names=_defined_classes(out / "models.py"),
+            models_module=_models_module(out, public_out),
+            **context,
+        )
+    )
+    formatted = [str(out), str(types_module)]
     # The spec itself ships in the wheel (as JSON: no YAML parse at run time) for the test kit.
     (out / "spec.json").write_text(json.dumps(spec, indent=1, ensure_ascii=False) + "\n")
     subprocess.run(
@@ -133,13 +179,20 @@ def render(spec_path: Path, out: Path) -> None:
             "--quiet",
             "--select",
             "I,F401",
-            str(out),
+            *formatted,
         ],
         check=True,
         cwd=ROOT,
     )
     subprocess.run(
-        [_tool("ruff"), "format", "--config", str(ROOT / "pyproject.toml"), "--quiet", str(out)],
+        [
+            _tool("ruff"),
+            "format",
+            "--config",
+            str(ROOT / "pyproject.toml"),
+            "--quiet",
+            *formatted,
+        ],
         check=True,
         cwd=ROOT,
     )
@@ -155,16 +208,21 @@ def _generated_files(folder: Path) -> set[str]:
     }
 
 
-def check(spec_path: Path, out: Path) -> int:
-    """Generate into a scratch folder and compare with ``out``; return 1 on any difference."""
+def check(spec_path: Path, out: Path, public_out: Path) -> int:
+    """Generate into a scratch folder and compare with ``out`` and the public files of
+    ``public_out``; return 1 on any difference."""
     with tempfile.TemporaryDirectory() as scratch:
-        fresh = Path(scratch) / out.name
-        render(spec_path, fresh)
+        fresh_public = Path(scratch) / public_out.name
+        fresh = fresh_public / out.relative_to(public_out)
+        render(spec_path, fresh, fresh_public)
         drift = []
         names = sorted(_generated_files(fresh) | _generated_files(out))
-        for name in names:
-            new = (fresh / name).read_text() if (fresh / name).exists() else ""
-            old = (out / name).read_text() if (out / name).exists() else ""
+        pairs = [(name, fresh / name, out / name) for name in names]
+        if public_out != out:
+            pairs += [(name, fresh_public / name, public_out / name) for name in PUBLIC_FILES]
+        for name, fresh_file, committed in pairs:
+            new = fresh_file.read_text() if fresh_file.exists() else ""
+            old = committed.read_text() if committed.exists() else ""
             if new != old:
                 drift.append(name)
                 sys.stdout.writelines(
@@ -185,13 +243,15 @@ def check(spec_path: Path, out: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spec", type=Path, default=DEFAULT_SPEC)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--out", type=Path, default=None, help=f"default: {DEFAULT_OUT}")
     parser.add_argument("--check", action="store_true", help="fail when output would change")
     args = parser.parse_args(argv)
+    out = (args.out or DEFAULT_OUT).resolve()
+    public_out = DEFAULT_PUBLIC_OUT if args.out is None else out
     if args.check:
-        return check(args.spec.resolve(), args.out.resolve())
-    render(args.spec.resolve(), args.out.resolve())
-    print(f"codegen: wrote {args.out}")
+        return check(args.spec.resolve(), out, public_out)
+    render(args.spec.resolve(), out, public_out)
+    print(f"codegen: wrote {out} and {public_out / 'types.py'}")
     return 0
 
 

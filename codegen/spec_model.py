@@ -36,6 +36,11 @@ class Param:
     description: str = ""
     default: Any = None  # the schema's default: documentation only, the server applies it
 
+    @property
+    def nullable(self) -> bool:
+        """Whether the schema admits ``null`` (its annotation lists ``None``)."""
+        return "None" in self.annotation.split(" | ")
+
 
 @dataclass
 class Operation:
@@ -80,6 +85,11 @@ class Operation:
     @property
     def is_write(self) -> bool:
         return self.http_method in WRITE_METHODS
+
+    @property
+    def nullable_body_fields(self) -> list[str]:
+        """Wire names of the body fields whose schema admits ``null``."""
+        return [p.name for p in self.body_fields or [] if p.nullable]
 
     @property
     def keyword_params(self) -> list[Param]:

@@ -12,6 +12,7 @@ PUBLIC_MODULES = [
     "kiket_sdk.events",
     "kiket_sdk.stores",
     "kiket_sdk.testing",
+    "kiket_sdk.types",
 ]
 
 

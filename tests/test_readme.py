@@ -77,3 +77,7 @@ def test_readme_quickstart_registers_its_handlers() -> None:
         "extension.testConnection@v1",
         "issue.created@v1",
     ]
+
+
+def test_readme_types_example_runs() -> None:
+    exec(compile(_block("# kiket_sdk.types"), "README.md", "exec"), {})

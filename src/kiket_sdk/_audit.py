@@ -37,6 +37,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from kiket_sdk._client_options import none_as_not_given
 from kiket_sdk._exceptions import KiketSDKError
 from kiket_sdk._generated.models import AuditProof, AuditVerifyResponse
 from kiket_sdk._generated.resources import AsyncAuditScope, AuditScope
@@ -105,7 +106,7 @@ def _verify_fields(proof: AuditProof | Mapping[str, Any]) -> dict[str, Any]:
         raise KiketSDKError(f"Cannot verify this proof: it has no {', '.join(missing)}.")
     fields = {name: data[name] for name in _VERIFY_FIELDS}
     fields["proof"] = list(fields["proof"])
-    fields["tx_hash"] = data.get("tx_hash")
+    fields["tx_hash"] = none_as_not_given(data.get("tx_hash"))  # not nullable: left out
     return fields
 
 

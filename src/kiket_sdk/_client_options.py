@@ -6,6 +6,10 @@ async subclasses in ``_base_client`` (which re-exports the public names):
 - ``DEFAULT_*`` constants and ``USER_AGENT``: what a client uses when you pass nothing.
 - ``NOT_GIVEN``: the "argument omitted" marker, so ``timeout=None`` can mean "no timeout" and
   ``workspace_token=None`` can mean "drop the token" while omission keeps the current value.
+  The generated operations use it the same way: an optional query value or body field left at
+  ``NOT_GIVEN`` is not sent, ``None`` is sent as ``null`` where the spec admits it
+  (``kiket_sdk._serialization``); ``none_as_not_given`` bridges a helper whose own API spells
+  "not given" as ``None``.
 - ``RequestOptions`` / ``CallOptions``: the typed ``**options`` of ``_request`` and ``get``/...
 - ``RateLimitInfo``: the ``X-RateLimit-*`` headers of a response, parsed leniently.
 - ``checked_*`` validators and ``base_headers``: run once per client (or per ``with_options``
@@ -27,7 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Literal, TypedDict
+from typing import ClassVar, Literal, TypedDict, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -51,6 +55,7 @@ __all__ = [
     "checked_max_retries",
     "checked_timeout",
     "lower_keys",
+    "none_as_not_given",
     "redacted_url",
 ]
 
@@ -81,6 +86,18 @@ class NotGiven:
 
 
 NOT_GIVEN = NotGiven()
+
+_T = TypeVar("_T")
+
+
+def none_as_not_given(value: _T | None) -> _T | NotGiven:
+    """``value``, or ``NOT_GIVEN`` for ``None``: for a helper whose API spells "not given" as
+    ``None`` and passes it on to a generated operation (where ``None`` may mean ``null``).
+
+    >>> none_as_not_given(None), none_as_not_given(0)
+    (NOT_GIVEN, 0)
+    """
+    return NOT_GIVEN if value is None else value
 
 
 class RequestOptions(TypedDict, total=False):

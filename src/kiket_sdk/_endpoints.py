@@ -91,7 +91,7 @@ def _inbound_email(
     email: InboundEmail | Mapping[str, Any] | None, fields: dict[str, Any]
 ) -> InboundEmail:
     base = (
-        email.model_dump(exclude_none=True) if isinstance(email, BaseModel) else dict(email or {})
+        email.model_dump(exclude_unset=True) if isinstance(email, BaseModel) else dict(email or {})
     )
     try:
         return InboundEmail.model_validate({**base, **fields})

@@ -7,6 +7,15 @@ retrying and sleeping, which differ between its sync and async clients:
   raises ``ConfigurationError`` before anything is sent); ``encode_params`` flattens the query;
   ``encode_body`` serialises the JSON body; ``call_headers`` adds per-call headers, including
   the automatic ``Idempotency-Key`` of ``POST``/``PATCH``.
+- not given vs ``null``: a query value or body field that is ``NOT_GIVEN`` is left out; a query
+  value ``None`` too (a query has no ``null``). In a body, ``None`` is sent as ``null``, and a
+  pydantic model is dumped by alias with only the fields that were set (``exclude_unset``): a
+  field never set is left out, a field set to ``None`` is sent as ``null``. (The generated
+  operations decide per field from the spec: ``kiket_sdk._serialization.build_body``.)
+- datetimes: an aware ``datetime`` goes out as ISO-8601 with its offset; a naive one (no
+  ``tzinfo``, e.g. ``datetime.now()``) raises ``ConfigurationError`` before anything is sent,
+  in the query, the path or the body alike. The SDK does not assume UTC: a local
+  ``datetime.now()`` read as UTC would be off by the local offset without any error.
 - in: ``parse_model`` / ``parse_json`` read a 2xx body; ``status_error`` turns an error status
   (and its problem-details body) into the matching ``APIStatusError`` subclass;
   ``connection_error`` does the same for a transport failure.
@@ -14,11 +23,18 @@ retrying and sleeping, which differ between its sync and async clients:
 Example:
 
 ```python
-from kiket_sdk._request_codec import encode_params, render_path
+from datetime import datetime
+
+from kiket_sdk._client_options import NOT_GIVEN
+from kiket_sdk._request_codec import encode_body, encode_params, render_path
+from kiket_sdk.types import Problem
 
 render_path("GET", "/api/v1/things/{id}", {"id": "a/b"})  # -> "/api/v1/things/a%2Fb"
-encode_params({"tags": ["x", "y"], "all": True, "page": None})
+encode_params({"tags": ["x", "y"], "all": True, "page": None, "limit": NOT_GIVEN})
 # -> [("tags", "x"), ("tags", "y"), ("all", "true")]
+encode_body(Problem(title="Gone", detail=None))  # detail set to None, the rest never set
+# -> b'{"title":"Gone","detail":null}'
+encode_params({"since": datetime.now()})  # raises ConfigurationError: a naive datetime
 ```
 """
 
@@ -49,6 +65,7 @@ from kiket_sdk._exceptions import (
     status_error_class,
 )
 from kiket_sdk._retry import KEYED_WRITE_METHODS
+from kiket_sdk._serialization import aware_timestamp, outbound_json
 
 __all__ = [
     "M",
@@ -73,36 +90,39 @@ def render_path(method: str, path: str, path_params: Mapping[str, object] | None
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
         value = None if path_params is None else path_params.get(name)
-        if value is None:
+        if value is None or isinstance(value, NotGiven):
             raise ConfigurationError(
                 f"{method} {path} needs the path parameter {name!r}: pass {name}=..."
             )
-        return quote(str(value), safe="")
+        return quote(_param_text(value, name), safe="")
 
     return _PLACEHOLDER.sub(substitute, path)
 
 
 def encode_params(params: Mapping[str, object] | None) -> _QueryPairs | None:
-    """The query as pairs: ``None`` dropped, a list or tuple repeated once per item."""
+    """The query as pairs: ``None`` and ``NOT_GIVEN`` dropped, a list or tuple repeated once per
+    item. A naive ``datetime`` raises ``ConfigurationError`` (see the module docstring)."""
     if not params:
         return None
     pairs: _QueryPairs = []
     for key, value in params.items():
         if isinstance(value, list | tuple):
-            pairs.extend((key, _param_text(item)) for item in value if item is not None)
-        elif value is not None:
-            pairs.append((key, _param_text(value)))
+            pairs.extend((key, _param_text(item, key)) for item in value if item is not None)
+        elif value is not None and not isinstance(value, NotGiven):
+            pairs.append((key, _param_text(value, key)))
     return pairs
 
 
-def _param_text(value: object) -> str:
+def _param_text(value: object, name: str) -> str:
     if type(value) is str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Enum):
-        return _param_text(value.value)
-    if isinstance(value, datetime | date | time_of_day):
+        return _param_text(value.value, name)
+    if isinstance(value, datetime):
+        return aware_timestamp(value, name)
+    if isinstance(value, date | time_of_day):
         return value.isoformat()
     if isinstance(value, Mapping):  # e.g. custom data ``filters``: a JSON-encoded object
         return pydantic_core.to_json(value).decode()
@@ -110,12 +130,15 @@ def _param_text(value: object) -> str:
 
 
 def encode_body(body: object) -> bytes | None:
-    """JSON bytes of ``body``; a model by alias with ``None`` fields left out. ``None``: none."""
+    """JSON bytes of ``body`` (``None``: no body).
+
+    A model (also inside a mapping or list) is dumped by alias with only the fields that were
+    set: never set = left out, set to ``None`` = ``null``. A naive ``datetime`` anywhere raises
+    ``ConfigurationError``.
+    """
     if body is None:
         return None
-    if isinstance(body, BaseModel):
-        return body.model_dump_json(by_alias=True, exclude_none=True).encode()
-    return pydantic_core.to_json(body, by_alias=True)
+    return pydantic_core.to_json(outbound_json(body), by_alias=True)
 
 
 def call_headers(

@@ -71,7 +71,7 @@ def test_fixture_scope_is_generated(generated: Path) -> None:
     text = (generated / "resources" / "widgets.py").read_text()
     assert "class ProjectWidgetsScope:" in text
     assert "class AsyncProjectWidgetsScope:" in text
-    assert "since: str | datetime.datetime | None = None" in text
+    assert "since: str | datetime.datetime | NotGiven = NOT_GIVEN" in text
     endpoints = (generated / "endpoints.py").read_text()
     assert "def project_widgets(self, project_id: int | str | None) -> ProjectWidgetsScope:" in (
         endpoints

@@ -8,1743 +8,972 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import Field, RootModel
+
+from kiket_sdk._model_base import CustomDataRow, KiketModel
 
 
-class Problem(BaseModel):
+class Problem(KiketModel):
     """
     RFC 7807 problem details returned by the platform on errors.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
+    type: Annotated[str, Field(description="URI reference identifying the problem type.")] = (
+        "about:blank"
     )
-    type: str = "about:blank"
-    """
-    URI reference identifying the problem type.
-    """
-    title: str | None = None
-    """
-    Short human-readable summary of the problem type.
-    """
-    status: int | None = None
-    """
-    HTTP status code of the answer.
-    """
-    detail: str | None = None
-    """
-    Explanation specific to this occurrence.
-    """
-    instance: str | None = None
-    """
-    URI reference identifying this occurrence.
-    """
+    title: Annotated[
+        str | None, Field(description="Short human-readable summary of the problem type.")
+    ] = None
+    status: Annotated[int | None, Field(description="HTTP status code of the answer.")] = None
+    detail: Annotated[str | None, Field(description="Explanation specific to this occurrence.")] = (
+        None
+    )
+    instance: Annotated[
+        str | None, Field(description="URI reference identifying this occurrence.")
+    ] = None
 
 
-class Acknowledgement(BaseModel):
+class Acknowledgement(KiketModel):
     """
     Answer of calls whose body carries no information (the SDK ignores it).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
+    ok: Annotated[bool | None, Field(description="True when the platform accepted the call.")] = (
+        None
     )
-    ok: bool | None = None
-    """
-    True when the platform accepted the call.
-    """
 
 
-class RateLimit(BaseModel):
+class RateLimit(KiketModel):
     """
     Request budget of the current credentials.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
+    limit: Annotated[int | None, Field(description="Requests allowed per window.")] = None
+    remaining: Annotated[int | None, Field(description="Requests left in the current window.")] = (
+        None
     )
-    limit: int | None = None
-    """
-    Requests allowed per window.
-    """
-    remaining: int | None = None
-    """
-    Requests left in the current window.
-    """
-    window_seconds: int | None = None
-    """
-    Length of the window in seconds.
-    """
-    reset_in: int | None = None
-    """
-    Seconds until the window resets.
-    """
+    window_seconds: Annotated[int | None, Field(description="Length of the window in seconds.")] = (
+        None
+    )
+    reset_in: Annotated[int | None, Field(description="Seconds until the window resets.")] = None
 
 
-class RateLimitResponse(BaseModel):
+class RateLimitResponse(KiketModel):
     """
     Envelope of the rate limit answer.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    rate_limit: RateLimit
-    """
-    The caller's rate limit.
-    """
+    rate_limit: Annotated[RateLimit, Field(description="The caller's rate limit.")]
 
 
-class CustomDataRecord(BaseModel):
+class CustomDataRecord(CustomDataRow):
     """
     One row of a custom data table; its columns are defined by the extension module.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    id: int | str | None = None
-    """
-    Record id.
-    """
+    id: Annotated[int | str | None, Field(description="Record id.")] = None
 
 
-class CustomDataListResponse(BaseModel):
+class CustomDataListResponse(KiketModel):
     """
     Records of a custom data table.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    data: list[CustomDataRecord]
-    """
-    The records.
-    """
+    data: Annotated[list[CustomDataRecord], Field(description="The records.")]
 
 
-class CustomDataRecordResponse(BaseModel):
+class CustomDataRecordResponse(KiketModel):
     """
     A single custom data record.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    data: CustomDataRecord
-    """
-    The record.
-    """
+    data: Annotated[CustomDataRecord, Field(description="The record.")]
 
 
-class CustomDataRecordRequest(BaseModel):
+class CustomDataRecordRequest(KiketModel):
     """
     Body of custom data create and update calls.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    record: dict[str, Any]
-    """
-    Column values to store.
-    """
+    record: Annotated[dict[str, Any], Field(description="Column values to store.")]
 
 
-class SlaEventDefinition(BaseModel):
+class SlaEventDefinition(KiketModel):
     """
     The SLA rule an event was raised under (as configured in the workflow).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    status: str | None = None
-    """
-    Workflow status the SLA rule watches.
-    """
+    status: Annotated[str | None, Field(description="Workflow status the SLA rule watches.")] = None
 
 
-class SlaEventMetrics(BaseModel):
+class SlaEventMetrics(KiketModel):
     """
     Measurements taken when an SLA event was raised.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    duration_minutes: float | None = None
-    """
-    Minutes the issue has spent in the watched status.
-    """
-    overdue_minutes: float | None = None
-    """
-    Minutes beyond the SLA limit (0 when not breached).
-    """
+    duration_minutes: Annotated[
+        float | None, Field(description="Minutes the issue has spent in the watched status.")
+    ] = None
+    overdue_minutes: Annotated[
+        float | None, Field(description="Minutes beyond the SLA limit (0 when not breached).")
+    ] = None
 
 
-class SlaEvent(BaseModel):
+class SlaEvent(KiketModel):
     """
     An SLA event raised on an issue.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    id: int | str
-    """
-    Event id.
-    """
-    issue_id: int | str
-    """
-    Issue the event concerns.
-    """
-    project_id: int | str | None = None
-    """
-    Project of the issue.
-    """
-    state: str
-    """
-    State of the SLA. Known values today are imminent, breached and recovered.
-    """
-    triggered_at: str | None = None
-    """
-    When the event was raised (ISO-8601).
-    """
-    resolved_at: str | None = None
-    """
-    When the SLA recovered (ISO-8601), null while it has not.
-    """
-    definition: SlaEventDefinition | None = None
-    """
-    The SLA rule involved.
-    """
-    metrics: SlaEventMetrics | None = None
-    """
-    Measurements taken when the event was raised.
-    """
+    id: Annotated[int | str, Field(description="Event id.")]
+    issue_id: Annotated[int | str, Field(description="Issue the event concerns.")]
+    project_id: Annotated[int | str | None, Field(description="Project of the issue.")] = None
+    state: Annotated[
+        str,
+        Field(
+            description="State of the SLA. Known values today are imminent, breached and recovered."
+        ),
+    ]
+    triggered_at: Annotated[
+        str | None, Field(description="When the event was raised (ISO-8601).")
+    ] = None
+    resolved_at: Annotated[
+        str | None, Field(description="When the SLA recovered (ISO-8601), null while it has not.")
+    ] = None
+    definition: Annotated[
+        SlaEventDefinition | None, Field(description="The SLA rule involved.")
+    ] = None
+    metrics: Annotated[
+        SlaEventMetrics | None, Field(description="Measurements taken when the event was raised.")
+    ] = None
 
 
-class SlaEventListResponse(BaseModel):
+class SlaEventListResponse(KiketModel):
     """
     SLA events of a project.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    data: list[SlaEvent]
-    """
-    The events.
-    """
+    data: Annotated[list[SlaEvent], Field(description="The events.")]
 
 
-class IntakeFormField(BaseModel):
+class IntakeFormField(KiketModel):
     """
     One input of an intake form.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
+    key: Annotated[
+        str, Field(description="Key under which the answer appears in a submission's data.")
+    ]
+    label: Annotated[
+        str | None, Field(description="Label shown to the person filling the form.")
+    ] = None
+    field_type: Annotated[
+        str | None,
+        Field(
+            description="Input kind, e.g. text, textarea, select, checkbox, email, date (the list grows)."
+        ),
+    ] = None
+    required: Annotated[bool | None, Field(description="Whether the field must be filled in.")] = (
+        None
     )
-    key: str
-    """
-    Key under which the answer appears in a submission's data.
-    """
-    label: str | None = None
-    """
-    Label shown to the person filling the form.
-    """
-    field_type: str | None = None
-    """
-    Input kind, e.g. text, textarea, select, checkbox, email, date (the list grows).
-    """
-    required: bool | None = None
-    """
-    Whether the field must be filled in.
-    """
-    options: list[str | dict[str, Any]] | None = None
-    """
-    Choices of a select-like field, as plain values or option objects.
-    """
-    placeholder: str | None = None
-    """
-    Placeholder text.
-    """
-    help_text: str | None = None
-    """
-    Help shown under the field.
-    """
+    options: Annotated[
+        list[str | dict[str, Any]] | None,
+        Field(description="Choices of a select-like field, as plain values or option objects."),
+    ] = None
+    placeholder: Annotated[str | None, Field(description="Placeholder text.")] = None
+    help_text: Annotated[str | None, Field(description="Help shown under the field.")] = None
 
 
-class IntakeForm(BaseModel):
+class IntakeForm(KiketModel):
     """
     An intake form through which outsiders file requests.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
+    id: Annotated[int | str, Field(description="Form id.")]
+    key: Annotated[str, Field(description="Stable key of the form, used in paths.")]
+    name: Annotated[str, Field(description="Display name.")]
+    description: Annotated[str | None, Field(description="Text shown above the form.")] = None
+    active: Annotated[bool | None, Field(description="Whether the form accepts submissions.")] = (
+        None
     )
-    id: int | str
-    """
-    Form id.
-    """
-    key: str
-    """
-    Stable key of the form, used in paths.
-    """
-    name: str
-    """
-    Display name.
-    """
-    description: str | None = None
-    """
-    Text shown above the form.
-    """
-    active: bool | None = None
-    """
-    Whether the form accepts submissions.
-    """
-    public: bool | None = None
-    """
-    Whether the form can be filled without signing in.
-    """
-    fields: list[IntakeFormField] | None = None
-    """
-    The inputs of the form.
-    """
-    form_url: str | None = None
-    """
-    Public URL of the form, when it has one.
-    """
-    embed_allowed: bool | None = None
-    """
-    Whether the form may be embedded in other sites.
-    """
-    submissions_count: int | None = None
-    """
-    Number of submissions made so far.
-    """
-    created_at: str | None = None
-    """
-    Creation time (ISO-8601).
-    """
-    updated_at: str | None = None
-    """
-    Last change (ISO-8601).
-    """
+    public: Annotated[
+        bool | None, Field(description="Whether the form can be filled without signing in.")
+    ] = None
+    fields: Annotated[
+        list[IntakeFormField] | None, Field(description="The inputs of the form.")
+    ] = None
+    form_url: Annotated[
+        str | None, Field(description="Public URL of the form, when it has one.")
+    ] = None
+    embed_allowed: Annotated[
+        bool | None, Field(description="Whether the form may be embedded in other sites.")
+    ] = None
+    submissions_count: Annotated[
+        int | None, Field(description="Number of submissions made so far.")
+    ] = None
+    created_at: Annotated[str | None, Field(description="Creation time (ISO-8601).")] = None
+    updated_at: Annotated[str | None, Field(description="Last change (ISO-8601).")] = None
 
 
-class IntakeFormListResponse(BaseModel):
+class IntakeFormListResponse(KiketModel):
     """
     Intake forms of a project.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    data: list[IntakeForm]
-    """
-    The forms.
-    """
+    data: Annotated[list[IntakeForm], Field(description="The forms.")]
 
 
-class IntakeSubmissionCreateRequest(BaseModel):
+class IntakeSubmissionCreateRequest(KiketModel):
     """
     Body of a new intake submission.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    project_id: int | str
-    """
-    Project that owns the form.
-    """
-    data: dict[str, Any]
-    """
-    Answers keyed by field key.
-    """
-    metadata: dict[str, Any] | None = None
-    """
-    Free-form data to keep with the submission.
-    """
+    project_id: Annotated[int | str, Field(description="Project that owns the form.")]
+    data: Annotated[dict[str, Any], Field(description="Answers keyed by field key.")]
+    metadata: Annotated[
+        dict[str, Any] | None, Field(description="Free-form data to keep with the submission.")
+    ] = None
 
 
-class IntakeSubmissionReviewRequest(BaseModel):
+class IntakeSubmissionReviewRequest(KiketModel):
     """
     Body of the approve and reject calls.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
+    project_id: Annotated[int | str, Field(description="Project that owns the form.")]
+    notes: Annotated[str | None, Field(description="Reviewer notes stored with the decision.")] = (
+        None
     )
-    project_id: int | str
-    """
-    Project that owns the form.
-    """
-    notes: str | None = None
-    """
-    Reviewer notes stored with the decision.
-    """
 
 
-class IntakeFormStats(BaseModel):
+class IntakeFormStats(KiketModel):
     """
     Submission counts of an intake form.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    total_submissions: int | None = None
-    """
-    All submissions.
-    """
-    pending: int | None = None
-    """
-    Submissions waiting for review.
-    """
-    approved: int | None = None
-    """
-    Approved submissions.
-    """
-    rejected: int | None = None
-    """
-    Rejected submissions.
-    """
-    converted: int | None = None
-    """
-    Submissions turned into issues.
-    """
-    period: str | None = None
-    """
-    Period the counts cover, when one was asked for (day, week, month).
-    """
+    total_submissions: Annotated[int | None, Field(description="All submissions.")] = None
+    pending: Annotated[int | None, Field(description="Submissions waiting for review.")] = None
+    approved: Annotated[int | None, Field(description="Approved submissions.")] = None
+    rejected: Annotated[int | None, Field(description="Rejected submissions.")] = None
+    converted: Annotated[int | None, Field(description="Submissions turned into issues.")] = None
+    period: Annotated[
+        str | None,
+        Field(description="Period the counts cover, when one was asked for (day, week, month)."),
+    ] = None
 
 
-class WebhookUrl(BaseModel):
+class WebhookUrl(KiketModel):
     """
     External webhook URL of an extension action and the token embedded in it.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    webhook_url: str
-    """
-    URL third parties post to.
-    """
-    webhook_token: str
-    """
-    Token identifying the action in that URL.
-    """
+    webhook_url: Annotated[str, Field(description="URL third parties post to.")]
+    webhook_token: Annotated[str, Field(description="Token identifying the action in that URL.")]
 
 
-class ConfigurationUpdateRequest(BaseModel):
+class ConfigurationUpdateRequest(KiketModel):
     """
     Body of the configuration update call.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    configuration: dict[str, Any]
-    """
-    Configuration values to merge, keyed by setting key.
-    """
+    configuration: Annotated[
+        dict[str, Any], Field(description="Configuration values to merge, keyed by setting key.")
+    ]
 
 
-class InboundEmailAttachment(BaseModel):
+class InboundEmailAttachment(KiketModel):
     """
     Description of one attachment of an inbound e-mail (the content is not sent).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    filename: str
-    """
-    File name as given by the sender.
-    """
-    content_type: str | None = None
-    """
-    MIME type.
-    """
-    size: int | None = None
-    """
-    Size in bytes.
-    """
-    content_id: str | None = None
-    """
-    Content-ID of an inline part.
-    """
+    filename: Annotated[str, Field(description="File name as given by the sender.")]
+    content_type: Annotated[str | None, Field(description="MIME type.")] = None
+    size: Annotated[int | None, Field(description="Size in bytes.")] = None
+    content_id: Annotated[str | None, Field(description="Content-ID of an inline part.")] = None
 
 
-class InboundEmail(BaseModel):
+class InboundEmail(KiketModel):
     """
     A parsed inbound e-mail.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
+    message_id: Annotated[str | None, Field(description="Message-ID header.")] = None
+    in_reply_to: Annotated[str | None, Field(description="In-Reply-To header.")] = None
+    references: Annotated[
+        list[str] | None, Field(description="Message ids from the References header.")
+    ] = None
+    from_email: Annotated[str, Field(description="Sender address.")]
+    from_name: Annotated[str | None, Field(description="Sender display name.")] = None
+    to_email: Annotated[str, Field(description="Recipient address the e-mail arrived at.")]
+    cc_emails: Annotated[list[str] | None, Field(description="Addresses in copy.")] = None
+    subject: Annotated[str | None, Field(description="Subject line.")] = None
+    text_body: Annotated[str | None, Field(description="Plain-text body.")] = None
+    html_body: Annotated[str | None, Field(description="HTML body.")] = None
+    headers: Annotated[dict[str, Any] | None, Field(description="Raw headers keyed by name.")] = (
+        None
     )
-    message_id: str | None = None
-    """
-    Message-ID header.
-    """
-    in_reply_to: str | None = None
-    """
-    In-Reply-To header.
-    """
-    references: list[str] | None = None
-    """
-    Message ids from the References header.
-    """
-    from_email: str
-    """
-    Sender address.
-    """
-    from_name: str | None = None
-    """
-    Sender display name.
-    """
-    to_email: str
-    """
-    Recipient address the e-mail arrived at.
-    """
-    cc_emails: list[str] | None = None
-    """
-    Addresses in copy.
-    """
-    subject: str | None = None
-    """
-    Subject line.
-    """
-    text_body: str | None = None
-    """
-    Plain-text body.
-    """
-    html_body: str | None = None
-    """
-    HTML body.
-    """
-    headers: dict[str, Any] | None = None
-    """
-    Raw headers keyed by name.
-    """
-    attachments: list[InboundEmailAttachment] | None = None
-    """
-    Attachment descriptions.
-    """
-    raw_payload: str | None = None
-    """
-    The provider's original payload, as a string.
-    """
+    attachments: Annotated[
+        list[InboundEmailAttachment] | None, Field(description="Attachment descriptions.")
+    ] = None
+    raw_payload: Annotated[
+        str | None, Field(description="The provider's original payload, as a string.")
+    ] = None
 
 
-class InboundEmailRequest(BaseModel):
+class InboundEmailRequest(KiketModel):
     """
     Body of the inbound e-mail call.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    inbound_email: InboundEmail
-    """
-    The e-mail.
-    """
+    inbound_email: Annotated[InboundEmail, Field(description="The e-mail.")]
 
 
-class InboundEmailResponse(BaseModel):
+class InboundEmailResponse(KiketModel):
     """
     The stored inbound e-mail's id and processing status.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    id: int | str
-    """
-    Id of the stored e-mail.
-    """
-    status: str
-    """
-    Processing status (e.g. queued, processed; the list grows).
-    """
+    id: Annotated[int | str, Field(description="Id of the stored e-mail.")]
+    status: Annotated[
+        str, Field(description="Processing status (e.g. queued, processed; the list grows).")
+    ]
 
 
-class TelemetryReport(BaseModel):
+class TelemetryReport(KiketModel):
     """
     One telemetry record about a handler invocation.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
+    event: Annotated[str, Field(description="Event name the handler ran for.")]
+    version: Annotated[str, Field(description="Handler version.")]
+    status: Annotated[str, Field(description="Outcome. Known values today are ok and error.")]
+    duration_ms: Annotated[float, Field(description="Handler run time in milliseconds.")]
+    timestamp: Annotated[str, Field(description="When the run ended (ISO-8601).")]
+    extension_id: Annotated[str | None, Field(description="Extension id from the manifest.")] = None
+    extension_version: Annotated[
+        str | None, Field(description="Extension version from the manifest.")
+    ] = None
+    error_message: Annotated[
+        str | None, Field(description="Message of the error, when the run failed.")
+    ] = None
+    error_class: Annotated[
+        str | None, Field(description="Class name of the error, when the run failed.")
+    ] = None
+    metadata: Annotated[dict[str, Any] | None, Field(description="Extra data about the run.")] = (
+        None
     )
-    event: str
-    """
-    Event name the handler ran for.
-    """
-    version: str
-    """
-    Handler version.
-    """
-    status: str
-    """
-    Outcome. Known values today are ok and error.
-    """
-    duration_ms: float
-    """
-    Handler run time in milliseconds.
-    """
-    timestamp: str
-    """
-    When the run ended (ISO-8601).
-    """
-    extension_id: str | None = None
-    """
-    Extension id from the manifest.
-    """
-    extension_version: str | None = None
-    """
-    Extension version from the manifest.
-    """
-    error_message: str | None = None
-    """
-    Message of the error, when the run failed.
-    """
-    error_class: str | None = None
-    """
-    Class name of the error, when the run failed.
-    """
-    metadata: dict[str, Any] | None = None
-    """
-    Extra data about the run.
-    """
 
 
-class ExtensionEventRequest(BaseModel):
+class ExtensionEventRequest(KiketModel):
     """
     Body of a log event call.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    event: str
-    """
-    Name of the logged event.
-    """
-    version: str
-    """
-    Version of the handler that logs it.
-    """
-    data: dict[str, Any] | None = None
-    """
-    Free-form details.
-    """
-    timestamp: str
-    """
-    When it happened (ISO-8601).
-    """
+    event: Annotated[str, Field(description="Name of the logged event.")]
+    version: Annotated[str, Field(description="Version of the handler that logs it.")]
+    data: Annotated[dict[str, Any] | None, Field(description="Free-form details.")] = None
+    timestamp: Annotated[str, Field(description="When it happened (ISO-8601).")]
 
 
-class ExtensionMetadata(BaseModel):
+class ExtensionMetadata(KiketModel):
     """
     What the platform knows about an extension.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    id: str | None = None
-    """
-    Extension id.
-    """
-    name: str | None = None
-    """
-    Display name.
-    """
-    version: str | None = None
-    """
-    Installed version.
-    """
+    id: Annotated[str | None, Field(description="Extension id.")] = None
+    name: Annotated[str | None, Field(description="Display name.")] = None
+    version: Annotated[str | None, Field(description="Installed version.")] = None
 
 
-class ExtensionNotificationRequest(BaseModel):
+class ExtensionNotificationRequest(KiketModel):
     """
     Body of the notify call (a notification shown in the workspace).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    title: str
-    """
-    Headline.
-    """
-    body: str
-    """
-    Text of the notification.
-    """
-    level: str = "info"
-    """
-    Severity. Known values today are info (the default), success, warning and error.
-    """
+    title: Annotated[str, Field(description="Headline.")]
+    body: Annotated[str, Field(description="Text of the notification.")]
+    level: Annotated[
+        str,
+        Field(
+            description="Severity. Known values today are info (the default), success, warning and error."
+        ),
+    ] = "info"
 
 
-class MetricRequest(BaseModel):
+class MetricRequest(KiketModel):
     """
     Body of the metric call (one sample).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    name: str
-    """
-    Metric name.
-    """
-    value: float
-    """
-    Sample value.
-    """
-    unit: str = "count"
-    """
-    Unit of the value (e.g. count, ms, bytes).
-    """
+    name: Annotated[str, Field(description="Metric name.")]
+    value: Annotated[float, Field(description="Sample value.")]
+    unit: Annotated[str, Field(description="Unit of the value (e.g. count, ms, bytes).")] = "count"
 
 
-class SecretListResponse(BaseModel):
+class SecretListResponse(KiketModel):
     """
     Keys of the extension's stored secrets.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    keys: list[str]
-    """
-    The keys.
-    """
+    keys: Annotated[list[str], Field(description="The keys.")]
 
 
-class SecretValueResponse(BaseModel):
+class SecretValueResponse(KiketModel):
     """
     Value of one stored secret.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    value: str
-    """
-    The secret value.
-    """
+    value: Annotated[str, Field(description="The secret value.")]
 
 
-class SecretSetRequest(BaseModel):
+class SecretSetRequest(KiketModel):
     """
     Body of the store secret call.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    value: str
-    """
-    Value to store.
-    """
+    value: Annotated[str, Field(description="Value to store.")]
 
 
-class AuditAnchorRecord(BaseModel):
+class AuditAnchorRecord(KiketModel):
     """
     An audit record covered by an anchor.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    id: int | str | None = None
-    """
-    Record id.
-    """
-    type: str | None = None
-    """
-    Record kind (AuditLog, AIAuditLog).
-    """
-    leaf_index: int | None = None
-    """
-    Position of the record's leaf in the Merkle tree.
-    """
-    content_hash: str | None = None
-    """
-    0x-prefixed SHA-256 of the record's canonical JSON.
-    """
+    id: Annotated[int | str | None, Field(description="Record id.")] = None
+    type: Annotated[str | None, Field(description="Record kind (AuditLog, AIAuditLog).")] = None
+    leaf_index: Annotated[
+        int | None, Field(description="Position of the record's leaf in the Merkle tree.")
+    ] = None
+    content_hash: Annotated[
+        str | None, Field(description="0x-prefixed SHA-256 of the record's canonical JSON.")
+    ] = None
 
 
-class AuditAnchor(BaseModel):
+class AuditAnchor(KiketModel):
     """
     A batch of audit records anchored on a blockchain under one Merkle root.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
+    id: Annotated[int | str | None, Field(description="Anchor id.")] = None
+    merkle_root: Annotated[str, Field(description="0x-prefixed Merkle root of the batch.")]
+    leaf_count: Annotated[int | None, Field(description="Number of records in the batch.")] = None
+    first_record_at: Annotated[
+        str | None, Field(description="Time of the oldest record (ISO-8601).")
+    ] = None
+    last_record_at: Annotated[
+        str | None, Field(description="Time of the newest record (ISO-8601).")
+    ] = None
+    network: Annotated[str | None, Field(description="Blockchain network.")] = None
+    status: Annotated[
+        str | None,
+        Field(
+            description="Anchoring status. Known values today are pending, submitted, confirmed and failed."
+        ),
+    ] = None
+    tx_hash: Annotated[str | None, Field(description="Transaction hash, once submitted.")] = None
+    block_number: Annotated[
+        int | None, Field(description="Block the transaction landed in, once mined.")
+    ] = None
+    block_timestamp: Annotated[str | None, Field(description="Time of that block (ISO-8601).")] = (
+        None
     )
-    id: int | str | None = None
-    """
-    Anchor id.
-    """
-    merkle_root: str
-    """
-    0x-prefixed Merkle root of the batch.
-    """
-    leaf_count: int | None = None
-    """
-    Number of records in the batch.
-    """
-    first_record_at: str | None = None
-    """
-    Time of the oldest record (ISO-8601).
-    """
-    last_record_at: str | None = None
-    """
-    Time of the newest record (ISO-8601).
-    """
-    network: str | None = None
-    """
-    Blockchain network.
-    """
-    status: str | None = None
-    """
-    Anchoring status. Known values today are pending, submitted, confirmed and failed.
-    """
-    tx_hash: str | None = None
-    """
-    Transaction hash, once submitted.
-    """
-    block_number: int | None = None
-    """
-    Block the transaction landed in, once mined.
-    """
-    block_timestamp: str | None = None
-    """
-    Time of that block (ISO-8601).
-    """
-    confirmed_at: str | None = None
-    """
-    When the anchor was confirmed (ISO-8601).
-    """
-    explorer_url: str | None = None
-    """
-    Block explorer link of the transaction.
-    """
-    created_at: str | None = None
-    """
-    Creation time (ISO-8601).
-    """
-    records: list[AuditAnchorRecord] | None = None
-    """
-    The anchored records (only when asked for with include_records).
-    """
+    confirmed_at: Annotated[
+        str | None, Field(description="When the anchor was confirmed (ISO-8601).")
+    ] = None
+    explorer_url: Annotated[
+        str | None, Field(description="Block explorer link of the transaction.")
+    ] = None
+    created_at: Annotated[str | None, Field(description="Creation time (ISO-8601).")] = None
+    records: Annotated[
+        list[AuditAnchorRecord] | None,
+        Field(description="The anchored records (only when asked for with include_records)."),
+    ] = None
 
 
-class AuditPagination(BaseModel):
+class AuditPagination(KiketModel):
     """
     Paging information of a list answer.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    page: int | None = None
-    """
-    Current page, starting at 1.
-    """
-    per_page: int | None = None
-    """
-    Items per page.
-    """
-    total: int | None = None
-    """
-    Items over all pages.
-    """
-    total_pages: int | None = None
-    """
-    Number of pages.
-    """
+    page: Annotated[int | None, Field(description="Current page, starting at 1.")] = None
+    per_page: Annotated[int | None, Field(description="Items per page.")] = None
+    total: Annotated[int | None, Field(description="Items over all pages.")] = None
+    total_pages: Annotated[int | None, Field(description="Number of pages.")] = None
 
 
-class AuditAnchorListResponse(BaseModel):
+class AuditAnchorListResponse(KiketModel):
     """
     One page of audit anchors.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    anchors: list[AuditAnchor]
-    """
-    The anchors of the page.
-    """
-    pagination: AuditPagination | None = None
-    """
-    Paging information.
-    """
+    anchors: Annotated[list[AuditAnchor], Field(description="The anchors of the page.")]
+    pagination: Annotated[AuditPagination | None, Field(description="Paging information.")] = None
 
 
-class AuditProof(BaseModel):
+class AuditProof(KiketModel):
     """
     Merkle inclusion proof of one audit record.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
+    record_id: Annotated[int | str | None, Field(description="Id of the audit record.")] = None
+    record_type: Annotated[str | None, Field(description="Record kind (AuditLog, AIAuditLog).")] = (
+        None
     )
-    record_id: int | str | None = None
-    """
-    Id of the audit record.
-    """
-    record_type: str | None = None
-    """
-    Record kind (AuditLog, AIAuditLog).
-    """
-    content_hash: str | None = None
-    """
-    0x-prefixed SHA-256 of the record's canonical JSON.
-    """
-    anchor_id: int | str | None = None
-    """
-    Anchor the record belongs to.
-    """
-    merkle_root: str | None = None
-    """
-    Root the proof leads to.
-    """
-    leaf_index: int | None = None
-    """
-    Position of the record's leaf.
-    """
-    leaf_count: int | None = None
-    """
-    Number of leaves in the tree.
-    """
-    proof: list[str] | None = None
-    """
-    Sibling hashes from the leaf up to the root (0x-prefixed hex).
-    """
-    network: str | None = None
-    """
-    Blockchain network of the anchor.
-    """
-    tx_hash: str | None = None
-    """
-    Anchoring transaction.
-    """
-    block_number: int | None = None
-    """
-    Block of that transaction.
-    """
-    block_timestamp: str | None = None
-    """
-    Time of that block (ISO-8601).
-    """
-    verified: bool | None = None
-    """
-    Whether the platform verified the proof.
-    """
-    verification_url: str | None = None
-    """
-    Page where anyone can check the proof.
-    """
+    content_hash: Annotated[
+        str | None, Field(description="0x-prefixed SHA-256 of the record's canonical JSON.")
+    ] = None
+    anchor_id: Annotated[int | str | None, Field(description="Anchor the record belongs to.")] = (
+        None
+    )
+    merkle_root: Annotated[str | None, Field(description="Root the proof leads to.")] = None
+    leaf_index: Annotated[int | None, Field(description="Position of the record's leaf.")] = None
+    leaf_count: Annotated[int | None, Field(description="Number of leaves in the tree.")] = None
+    proof: Annotated[
+        list[str] | None,
+        Field(description="Sibling hashes from the leaf up to the root (0x-prefixed hex)."),
+    ] = None
+    network: Annotated[str | None, Field(description="Blockchain network of the anchor.")] = None
+    tx_hash: Annotated[str | None, Field(description="Anchoring transaction.")] = None
+    block_number: Annotated[int | None, Field(description="Block of that transaction.")] = None
+    block_timestamp: Annotated[str | None, Field(description="Time of that block (ISO-8601).")] = (
+        None
+    )
+    verified: Annotated[
+        bool | None, Field(description="Whether the platform verified the proof.")
+    ] = None
+    verification_url: Annotated[
+        str | None, Field(description="Page where anyone can check the proof.")
+    ] = None
 
 
-class AuditVerifyRequest(BaseModel):
+class AuditVerifyRequest(KiketModel):
     """
     Body of the proof verification call.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    content_hash: str
-    """
-    0x-prefixed hash of the record.
-    """
-    merkle_root: str
-    """
-    Root the proof should lead to.
-    """
-    proof: list[str]
-    """
-    Sibling hashes from the leaf up to the root.
-    """
-    leaf_index: int
-    """
-    Position of the record's leaf.
-    """
-    tx_hash: str | None = None
-    """
-    Anchoring transaction to check on chain as well.
-    """
+    content_hash: Annotated[str, Field(description="0x-prefixed hash of the record.")]
+    merkle_root: Annotated[str, Field(description="Root the proof should lead to.")]
+    proof: Annotated[list[str], Field(description="Sibling hashes from the leaf up to the root.")]
+    leaf_index: Annotated[int, Field(description="Position of the record's leaf.")]
+    tx_hash: Annotated[
+        str | None, Field(description="Anchoring transaction to check on chain as well.")
+    ] = None
 
 
-class AuditVerifyResponse(BaseModel):
+class AuditVerifyResponse(KiketModel):
     """
     Verdict of a proof verification.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
+    verified: Annotated[
+        bool, Field(description="True when the proof is valid and, if checked, anchored on chain.")
+    ]
+    proof_valid: Annotated[
+        bool | None, Field(description="Whether the proof leads to the Merkle root.")
+    ] = None
+    blockchain_verified: Annotated[
+        bool | None, Field(description="Whether the root was found in the given transaction.")
+    ] = None
+    content_hash: Annotated[str | None, Field(description="Hash that was checked.")] = None
+    merkle_root: Annotated[str | None, Field(description="Root that was checked.")] = None
+    leaf_index: Annotated[int | None, Field(description="Leaf position that was checked.")] = None
+    block_number: Annotated[
+        int | None, Field(description="Block of the anchoring transaction.")
+    ] = None
+    block_timestamp: Annotated[str | None, Field(description="Time of that block (ISO-8601).")] = (
+        None
     )
-    verified: bool
-    """
-    True when the proof is valid and, if checked, anchored on chain.
-    """
-    proof_valid: bool | None = None
-    """
-    Whether the proof leads to the Merkle root.
-    """
-    blockchain_verified: bool | None = None
-    """
-    Whether the root was found in the given transaction.
-    """
-    content_hash: str | None = None
-    """
-    Hash that was checked.
-    """
-    merkle_root: str | None = None
-    """
-    Root that was checked.
-    """
-    leaf_index: int | None = None
-    """
-    Leaf position that was checked.
-    """
-    block_number: int | None = None
-    """
-    Block of the anchoring transaction.
-    """
-    block_timestamp: str | None = None
-    """
-    Time of that block (ISO-8601).
-    """
-    network: str | None = None
-    """
-    Blockchain network.
-    """
-    explorer_url: str | None = None
-    """
-    Block explorer link.
-    """
-    error: str | None = None
-    """
-    Why verification failed, when it did.
-    """
+    network: Annotated[str | None, Field(description="Blockchain network.")] = None
+    explorer_url: Annotated[str | None, Field(description="Block explorer link.")] = None
+    error: Annotated[str | None, Field(description="Why verification failed, when it did.")] = None
 
 
-class Jwk(BaseModel):
+class Jwk(KiketModel):
     """
     One public key (RFC 7517). Kiket publishes EC P-256 keys used with ES256.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    kty: str
-    """
-    Key type (EC).
-    """
-    crv: str | None = None
-    """
-    Curve (P-256).
-    """
-    alg: str | None = None
-    """
-    Algorithm (ES256; the SDK accepts no other).
-    """
-    use: str | None = None
-    """
-    Intended use (sig).
-    """
-    kid: str | None = None
-    """
-    Key id, matched against the token header's kid.
-    """
-    x: str | None = None
-    """
-    Base64url x coordinate.
-    """
-    y: str | None = None
-    """
-    Base64url y coordinate.
-    """
+    kty: Annotated[str, Field(description="Key type (EC).")]
+    crv: Annotated[str | None, Field(description="Curve (P-256).")] = None
+    alg: Annotated[
+        str | None, Field(description="Algorithm (ES256; the SDK accepts no other).")
+    ] = None
+    use: Annotated[str | None, Field(description="Intended use (sig).")] = None
+    kid: Annotated[
+        str | None, Field(description="Key id, matched against the token header's kid.")
+    ] = None
+    x: Annotated[str | None, Field(description="Base64url x coordinate.")] = None
+    y: Annotated[str | None, Field(description="Base64url y coordinate.")] = None
 
 
-class Jwks(BaseModel):
+class Jwks(KiketModel):
     """
     A JSON Web Key Set.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    keys: list[Jwk]
-    """
-    The keys.
-    """
+    keys: Annotated[list[Jwk], Field(description="The keys.")]
 
 
-class AllowMetadata(BaseModel):
+class AllowMetadata(KiketModel):
     """
     Data returned with an allow answer; `output_fields` are shown to the user.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    output_fields: dict[str, str] | None = None
-    """
-    Values for the output fields the manifest declares (copyable, url, code, badge, status), keyed by field key.
-    """
+    output_fields: Annotated[
+        dict[str, str] | None,
+        Field(
+            description="Values for the output fields the manifest declares (copyable, url, code, badge, status), keyed by field key."
+        ),
+    ] = None
 
 
-class Allow(BaseModel):
+class Allow(KiketModel):
     """
     Handler answer that lets the action proceed.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    status: Literal["allow"]
-    """
-    Answer tag.
-    """
-    message: str | None = None
-    """
-    Optional note for the user (omitted when absent).
-    """
-    metadata: AllowMetadata | None = None
-    """
-    Data returned with the answer; `output_fields` are shown to the user.
-    """
+    status: Annotated[Literal["allow"], Field(description="Answer tag.")]
+    message: Annotated[
+        str | None, Field(description="Optional note for the user (omitted when absent).")
+    ] = None
+    metadata: Annotated[
+        AllowMetadata | None,
+        Field(description="Data returned with the answer; `output_fields` are shown to the user."),
+    ] = None
 
 
-class Deny(BaseModel):
+class Deny(KiketModel):
     """
     Handler answer that blocks the action, with the reason.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    status: Literal["deny"]
-    """
-    Answer tag.
-    """
-    message: str
-    """
-    Why the action is refused.
-    """
-    metadata: dict[str, Any] | None = None
-    """
-    Extra data about the refusal.
-    """
+    status: Annotated[Literal["deny"], Field(description="Answer tag.")]
+    message: Annotated[str, Field(description="Why the action is refused.")]
+    metadata: Annotated[
+        dict[str, Any] | None, Field(description="Extra data about the refusal.")
+    ] = None
 
 
-class Pending(BaseModel):
+class Pending(KiketModel):
     """
     Handler answer that holds the action until the extension decides later.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
+    status: Annotated[Literal["pending"], Field(description="Answer tag.")]
+    message: Annotated[str | None, Field(description="Note for the user.")] = None
+    metadata: Annotated[dict[str, Any] | None, Field(description="Extra data about the wait.")] = (
+        None
     )
-    status: Literal["pending"]
-    """
-    Answer tag.
-    """
-    message: str | None = None
-    """
-    Note for the user.
-    """
-    metadata: dict[str, Any] | None = None
-    """
-    Extra data about the wait.
-    """
 
 
 class HandlerResult(RootModel[Allow | Deny | Pending | dict[str, Any]]):
     root: Annotated[
         Allow | Deny | Pending | dict[str, Any],
-        Field(examples=[{"ok": True}, {"status": "deny", "message": "Not allowed."}]),
+        Field(
+            description='What a handler answers with; `{"ok": true}` when it returned nothing.',
+            examples=[{"ok": True}, {"status": "deny", "message": "Not allowed."}],
+        ),
     ]
-    """
-    What a handler answers with; `{"ok": true}` when it returned nothing.
-    """
 
 
-class NotificationRequest(BaseModel):
+class NotificationRequest(KiketModel):
     """
     A message a notification handler is asked to deliver (inbound to the extension).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
+    message: Annotated[str, Field(description="Text to send.")]
+    channel_type: Annotated[
+        str,
+        Field(
+            description="Where to send it. Known values today are channel (needs channel_id), dm (needs recipient_id) and group."
+        ),
+    ]
+    channel_id: Annotated[
+        str | None, Field(description="Target channel, required for channel_type channel.")
+    ] = None
+    recipient_id: Annotated[
+        str | None, Field(description="Target user, required for channel_type dm.")
+    ] = None
+    format: Annotated[
+        str,
+        Field(
+            description="Markup of the message. Known values today are plain, markdown (the default) and html."
+        ),
+    ] = "markdown"
+    priority: Annotated[
+        str,
+        Field(
+            description="Urgency. Known values today are low, normal (the default), high and urgent."
+        ),
+    ] = "normal"
+    metadata: Annotated[dict[str, Any] | None, Field(description="Extra data for the handler.")] = (
+        None
     )
-    message: str
-    """
-    Text to send.
-    """
-    channel_type: str
-    """
-    Where to send it. Known values today are channel (needs channel_id), dm (needs recipient_id) and group.
-    """
-    channel_id: str | None = None
-    """
-    Target channel, required for channel_type channel.
-    """
-    recipient_id: str | None = None
-    """
-    Target user, required for channel_type dm.
-    """
-    format: str = "markdown"
-    """
-    Markup of the message. Known values today are plain, markdown (the default) and html.
-    """
-    priority: str = "normal"
-    """
-    Urgency. Known values today are low, normal (the default), high and urgent.
-    """
-    metadata: dict[str, Any] | None = None
-    """
-    Extra data for the handler.
-    """
-    thread_id: str | None = None
-    """
-    Thread to reply in.
-    """
-    attachments: list[dict[str, Any]] | None = None
-    """
-    Attachments, in the shape the target service expects.
-    """
+    thread_id: Annotated[str | None, Field(description="Thread to reply in.")] = None
+    attachments: Annotated[
+        list[dict[str, Any]] | None,
+        Field(description="Attachments, in the shape the target service expects."),
+    ] = None
 
 
-class NotificationResponse(BaseModel):
+class NotificationResponse(KiketModel):
     """
     Answer of a notification handler.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    success: bool
-    """
-    Whether the message was delivered.
-    """
-    message_id: str | None = None
-    """
-    Id the target service gave the message.
-    """
-    delivered_at: str | None = None
-    """
-    Delivery time (ISO-8601).
-    """
-    error: str | None = None
-    """
-    Why delivery failed.
-    """
-    retry_after: int | None = None
-    """
-    Seconds to wait before retrying, when the target service throttles.
-    """
+    success: Annotated[bool, Field(description="Whether the message was delivered.")]
+    message_id: Annotated[
+        str | None, Field(description="Id the target service gave the message.")
+    ] = None
+    delivered_at: Annotated[str | None, Field(description="Delivery time (ISO-8601).")] = None
+    error: Annotated[str | None, Field(description="Why delivery failed.")] = None
+    retry_after: Annotated[
+        int | None,
+        Field(description="Seconds to wait before retrying, when the target service throttles."),
+    ] = None
 
 
-class ChannelValidationRequest(BaseModel):
+class ChannelValidationRequest(KiketModel):
     """
     Asks a notification handler whether a destination is usable.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    channel_type: str
-    """
-    Kind of destination (channel, dm, group).
-    """
-    channel_id: str | None = None
-    """
-    Channel to check.
-    """
-    recipient_id: str | None = None
-    """
-    User to check.
-    """
+    channel_type: Annotated[str, Field(description="Kind of destination (channel, dm, group).")]
+    channel_id: Annotated[str | None, Field(description="Channel to check.")] = None
+    recipient_id: Annotated[str | None, Field(description="User to check.")] = None
 
 
-class ChannelValidationResponse(BaseModel):
+class ChannelValidationResponse(KiketModel):
     """
     Answer of a channel validation.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    valid: bool
-    """
-    Whether the destination can receive messages.
-    """
-    error: str | None = None
-    """
-    Why it cannot.
-    """
-    metadata: dict[str, Any] | None = None
-    """
-    Extra facts about the destination (e.g. its display name).
-    """
+    valid: Annotated[bool, Field(description="Whether the destination can receive messages.")]
+    error: Annotated[str | None, Field(description="Why it cannot.")] = None
+    metadata: Annotated[
+        dict[str, Any] | None,
+        Field(description="Extra facts about the destination (e.g. its display name)."),
+    ] = None
 
 
-class InboundError(BaseModel):
+class InboundError(KiketModel):
     """
     Error answer of the extension to a delivery it refused.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    error: str
-    """
-    What went wrong.
-    """
-    required_scopes: list[str] | None = None
-    """
-    Scopes the handler needs (403 answers).
-    """
-    missing_scopes: list[str] | None = None
-    """
-    Needed scopes the runtime token lacks (403 answers).
-    """
+    error: Annotated[str, Field(description="What went wrong.")]
+    required_scopes: Annotated[
+        list[str] | None, Field(description="Scopes the handler needs (403 answers).")
+    ] = None
+    missing_scopes: Annotated[
+        list[str] | None, Field(description="Needed scopes the runtime token lacks (403 answers).")
+    ] = None
 
 
-class Authentication(BaseModel):
+class Authentication(KiketModel):
     """
     Credentials the platform issues for one delivery.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    runtime_token: str | None = None
-    """
-    ES256 JWT proving the delivery's origin; also sent back as X-Kiket-Runtime-Token.
-    """
-    token_type: str | None = None
-    """
-    Token type (e.g. Bearer).
-    """
-    expires_at: str | None = None
-    """
-    Expiry of the token (ISO-8601).
-    """
-    scopes: list[str] | None = None
-    """
-    Scopes granted to the token; `*` grants everything.
-    """
+    runtime_token: Annotated[
+        str | None,
+        Field(
+            description="ES256 JWT proving the delivery's origin; also sent back as X-Kiket-Runtime-Token."
+        ),
+    ] = None
+    token_type: Annotated[str | None, Field(description="Token type (e.g. Bearer).")] = None
+    expires_at: Annotated[str | None, Field(description="Expiry of the token (ISO-8601).")] = None
+    scopes: Annotated[
+        list[str] | None, Field(description="Scopes granted to the token; `*` grants everything.")
+    ] = None
 
 
-class ApiInfo(BaseModel):
+class ApiInfo(KiketModel):
     """
     Where to call the platform back; trusted only once the delivery is verified.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    base_url: str
-    """
-    Base URL of the platform API.
-    """
+    base_url: Annotated[str, Field(description="Base URL of the platform API.")]
 
 
-class Organization(BaseModel):
+class Organization(KiketModel):
     """
     The organisation the delivery concerns.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    id: int | str
-    """
-    Organisation id.
-    """
-    subdomain: str | None = None
-    """
-    Workspace subdomain.
-    """
-    name: str | None = None
-    """
-    Display name.
-    """
+    id: Annotated[int | str, Field(description="Organisation id.")]
+    subdomain: Annotated[str | None, Field(description="Workspace subdomain.")] = None
+    name: Annotated[str | None, Field(description="Display name.")] = None
 
 
-class Project(BaseModel):
+class Project(KiketModel):
     """
     The project the delivery concerns.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    id: int | str
-    """
-    Project id.
-    """
-    key: str | None = None
-    """
-    Project key (issue key prefix).
-    """
-    name: str | None = None
-    """
-    Display name.
-    """
+    id: Annotated[int | str, Field(description="Project id.")]
+    key: Annotated[str | None, Field(description="Project key (issue key prefix).")] = None
+    name: Annotated[str | None, Field(description="Display name.")] = None
 
 
-class EventEnvelope(BaseModel):
+class EventEnvelope(KiketModel):
     """
     Keys the platform puts at the top level of every delivery, next to the event's own fields.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    authentication: Authentication | None = None
-    """
-    Credentials issued for this delivery.
-    """
-    api: ApiInfo | None = None
-    """
-    Where to call the platform back.
-    """
-    secrets: dict[str, str | None] | None = None
-    """
-    Per-organisation secrets bundled with the delivery, keyed by secret key (null or empty means not set).
-    """
-    event: str | None = None
-    """
-    Event name.
-    """
-    event_type: str | None = None
-    """
-    Event name as some platform releases spell it.
-    """
-    action: str | None = None
-    """
-    Action name, for extension-defined actions.
-    """
-    id: int | str | float | bool | list[Any] | dict[str, Any] | None = None
-    """
-    Delivery/event id; the platform may redeliver an event with the same id. Usually an integer or a string; any JSON value is accepted (the SDK's ledger keys on it).
-    """
-    event_id: int | str | float | bool | list[Any] | dict[str, Any] | None = None
-    """
-    Event id as some platform releases spell it.
-    """
-    delivery_id: int | str | float | bool | list[Any] | dict[str, Any] | None = None
-    """
-    Id of this delivery attempt.
-    """
-    received_at: str | None = None
-    """
-    When the platform received the event (ISO-8601).
-    """
-    organization: Organization | None = None
-    """
-    Organisation the delivery concerns.
-    """
-    project: Project | None = None
-    """
-    Project the delivery concerns.
-    """
+    authentication: Annotated[
+        Authentication | None, Field(description="Credentials issued for this delivery.")
+    ] = None
+    api: Annotated[ApiInfo | None, Field(description="Where to call the platform back.")] = None
+    secrets: Annotated[
+        dict[str, str | None] | None,
+        Field(
+            description="Per-organisation secrets bundled with the delivery, keyed by secret key (null or empty means not set)."
+        ),
+    ] = None
+    event: Annotated[str | None, Field(description="Event name.")] = None
+    event_type: Annotated[
+        str | None, Field(description="Event name as some platform releases spell it.")
+    ] = None
+    action: Annotated[
+        str | None, Field(description="Action name, for extension-defined actions.")
+    ] = None
+    id: Annotated[
+        int | str | float | bool | list[Any] | dict[str, Any] | None,
+        Field(
+            description="Delivery/event id; the platform may redeliver an event with the same id. Usually an integer or a string; any JSON value is accepted (the SDK's ledger keys on it)."
+        ),
+    ] = None
+    event_id: Annotated[
+        int | str | float | bool | list[Any] | dict[str, Any] | None,
+        Field(description="Event id as some platform releases spell it."),
+    ] = None
+    delivery_id: Annotated[
+        int | str | float | bool | list[Any] | dict[str, Any] | None,
+        Field(description="Id of this delivery attempt."),
+    ] = None
+    received_at: Annotated[
+        str | None, Field(description="When the platform received the event (ISO-8601).")
+    ] = None
+    organization: Annotated[
+        Organization | None, Field(description="Organisation the delivery concerns.")
+    ] = None
+    project: Annotated[Project | None, Field(description="Project the delivery concerns.")] = None
 
 
-class Actor(BaseModel):
+class Actor(KiketModel):
     """
     A person (or bot) acting on the platform.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    id: int | str
-    """
-    User id.
-    """
-    email: str | None = None
-    """
-    E-mail address.
-    """
-    name: str | None = None
-    """
-    Display name.
-    """
+    id: Annotated[int | str, Field(description="User id.")]
+    email: Annotated[str | None, Field(description="E-mail address.")] = None
+    name: Annotated[str | None, Field(description="Display name.")] = None
 
 
-class Issue(BaseModel):
+class Issue(KiketModel):
     """
     An issue (or case) as delivered in events.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
+    id: Annotated[int | str, Field(description="Issue id.")]
+    key: Annotated[str | None, Field(description="Human key such as OPS-12.")] = None
+    title: Annotated[str, Field(description="Title.")]
+    description: Annotated[str | None, Field(description="Body text.")] = None
+    status: Annotated[
+        str | None,
+        Field(
+            description="Current workflow status (workflow-defined, e.g. open, in_progress, done)."
+        ),
+    ] = None
+    priority: Annotated[
+        str | None, Field(description="Priority (project-defined, e.g. low, medium, high, urgent).")
+    ] = None
+    project_id: Annotated[int | str | None, Field(description="Project the issue belongs to.")] = (
+        None
     )
-    id: int | str
-    """
-    Issue id.
-    """
-    key: str | None = None
-    """
-    Human key such as OPS-12.
-    """
-    title: str
-    """
-    Title.
-    """
-    description: str | None = None
-    """
-    Body text.
-    """
-    status: str | None = None
-    """
-    Current workflow status (workflow-defined, e.g. open, in_progress, done).
-    """
-    priority: str | None = None
-    """
-    Priority (project-defined, e.g. low, medium, high, urgent).
-    """
-    project_id: int | str | None = None
-    """
-    Project the issue belongs to.
-    """
-    organization_id: int | str | None = None
-    """
-    Organisation the issue belongs to.
-    """
-    url: str | None = None
-    """
-    Link to the issue in the Kiket UI.
-    """
-    assignee: Actor | None = None
-    """
-    Current assignee.
-    """
-    created_by: Actor | None = None
-    """
-    Who created the issue.
-    """
+    organization_id: Annotated[
+        int | str | None, Field(description="Organisation the issue belongs to.")
+    ] = None
+    url: Annotated[str | None, Field(description="Link to the issue in the Kiket UI.")] = None
+    assignee: Annotated[Actor | None, Field(description="Current assignee.")] = None
+    created_by: Annotated[Actor | None, Field(description="Who created the issue.")] = None
 
 
-class Transition(BaseModel):
+class Transition(KiketModel):
     """
     A change of workflow state.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    from_: Annotated[str | None, Field(alias="from")] = None
-    """
-    State before (null for the first state of a new issue).
-    """
-    to: str
-    """
-    State after.
-    """
-    performed_by: Actor | None = None
-    """
-    Who made the change.
-    """
+    from_: Annotated[
+        str | None,
+        Field(alias="from", description="State before (null for the first state of a new issue)."),
+    ] = None
+    to: Annotated[str, Field(description="State after.")]
+    performed_by: Annotated[Actor | None, Field(description="Who made the change.")] = None
 
 
-class Comment(BaseModel):
+class Comment(KiketModel):
     """
     A comment on an issue.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    id: int | str
-    """
-    Comment id.
-    """
-    body: str
-    """
-    Comment text.
-    """
-    author: Actor | None = None
-    """
-    Who wrote the comment.
-    """
+    id: Annotated[int | str, Field(description="Comment id.")]
+    body: Annotated[str, Field(description="Comment text.")]
+    author: Annotated[Actor | None, Field(description="Who wrote the comment.")] = None
 
 
-class SlaInfo(BaseModel):
+class SlaInfo(KiketModel):
     """
     SLA state of an issue as carried by SLA events.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    policy_name: str | None = None
-    """
-    Name of the SLA policy.
-    """
-    state: str | None = None
-    """
-    SLA state. Known values today are imminent, breached and recovered.
-    """
-    status: str | None = None
-    """
-    Workflow status the SLA watches.
-    """
-    exceeded_by: float | str | None = None
-    """
-    How far past the limit the issue is (minutes as a number, or a duration text).
-    """
-    due_at: str | None = None
-    """
-    When the SLA runs out (ISO-8601).
-    """
+    policy_name: Annotated[str | None, Field(description="Name of the SLA policy.")] = None
+    state: Annotated[
+        str | None,
+        Field(description="SLA state. Known values today are imminent, breached and recovered."),
+    ] = None
+    status: Annotated[str | None, Field(description="Workflow status the SLA watches.")] = None
+    exceeded_by: Annotated[
+        float | str | None,
+        Field(
+            description="How far past the limit the issue is (minutes as a number, or a duration text)."
+        ),
+    ] = None
+    due_at: Annotated[str | None, Field(description="When the SLA runs out (ISO-8601).")] = None
 
 
-class Approval(BaseModel):
+class Approval(KiketModel):
     """
     An approval request and its outcome.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    id: int | str
-    """
-    Approval id.
-    """
-    status: str | None = None
-    """
-    Approval status. Known values today are pending, granted and denied.
-    """
-    requested_by: Actor | None = None
-    """
-    Who asked for the approval.
-    """
-    approver: Actor | None = None
-    """
-    Who decides (or decided).
-    """
-    reason: str | None = None
-    """
-    Why the approval was asked for, or why it was denied.
-    """
+    id: Annotated[int | str, Field(description="Approval id.")]
+    status: Annotated[
+        str | None,
+        Field(description="Approval status. Known values today are pending, granted and denied."),
+    ] = None
+    requested_by: Annotated[Actor | None, Field(description="Who asked for the approval.")] = None
+    approver: Annotated[Actor | None, Field(description="Who decides (or decided).")] = None
+    reason: Annotated[
+        str | None, Field(description="Why the approval was asked for, or why it was denied.")
+    ] = None
 
 
-class ExternalWebhook(BaseModel):
+class ExternalWebhook(KiketModel):
     """
     A third-party HTTP request relayed by Kiket, kept raw so the extension can check the sender's own signature.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    body: str
-    """
-    Raw request body.
-    """
-    headers: dict[str, str] | None = None
-    """
-    Request headers keyed by name.
-    """
-    content_type: str | None = None
-    """
-    Content-Type of the request.
-    """
-    method: str | None = None
-    """
-    HTTP method.
-    """
-    query_params: dict[str, Any] | None = None
-    """
-    Query string parameters.
-    """
-    original_url: str | None = None
-    """
-    URL the third party called.
-    """
+    body: Annotated[str, Field(description="Raw request body.")]
+    headers: Annotated[
+        dict[str, str] | None, Field(description="Request headers keyed by name.")
+    ] = None
+    content_type: Annotated[str | None, Field(description="Content-Type of the request.")] = None
+    method: Annotated[str | None, Field(description="HTTP method.")] = None
+    query_params: Annotated[
+        dict[str, Any] | None, Field(description="Query string parameters.")
+    ] = None
+    original_url: Annotated[str | None, Field(description="URL the third party called.")] = None
 
 
 class ExternalWebhookEvent(EventEnvelope):
@@ -1754,14 +983,9 @@ class ExternalWebhookEvent(EventEnvelope):
 
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    external_webhook: ExternalWebhook
-    """
-    The relayed third-party request.
-    """
+    external_webhook: Annotated[
+        ExternalWebhook, Field(description="The relayed third-party request.")
+    ]
 
 
 class IssueCreated(EventEnvelope):
@@ -1769,14 +993,7 @@ class IssueCreated(EventEnvelope):
     Payload of `issue.created` (v1).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    issue: Issue
-    """
-    The issue (or case) concerned.
-    """
+    issue: Annotated[Issue, Field(description="The issue (or case) concerned.")]
 
 
 class IssueCreatedV2(IssueCreated):
@@ -1784,18 +1001,11 @@ class IssueCreatedV2(IssueCreated):
     Payload of `issue.created` version 2 (SDK-defined; v1 plus `actor` and `custom_fields`).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    actor: Actor
-    """
-    Who created the issue.
-    """
-    custom_fields: dict[str, Any] | None = None
-    """
-    Custom field values of the issue, keyed by field key.
-    """
+    actor: Annotated[Actor, Field(description="Who created the issue.")]
+    custom_fields: Annotated[
+        dict[str, Any] | None,
+        Field(description="Custom field values of the issue, keyed by field key."),
+    ] = None
 
 
 class IssueUpdated(EventEnvelope):
@@ -1803,18 +1013,13 @@ class IssueUpdated(EventEnvelope):
     Payload of `issue.updated`.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    issue: Issue
-    """
-    The issue (or case) concerned.
-    """
-    changes: dict[str, Any] | None = None
-    """
-    Changed fields keyed by field name (the value shape varies by platform release, e.g. `[old, new]` or `{from, to}`).
-    """
+    issue: Annotated[Issue, Field(description="The issue (or case) concerned.")]
+    changes: Annotated[
+        dict[str, Any] | None,
+        Field(
+            description="Changed fields keyed by field name (the value shape varies by platform release, e.g. `[old, new]` or `{from, to}`)."
+        ),
+    ] = None
 
 
 class IssueTransitioned(EventEnvelope):
@@ -1822,18 +1027,8 @@ class IssueTransitioned(EventEnvelope):
     Payload of `issue.transitioned`.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    issue: Issue
-    """
-    The issue (or case) concerned.
-    """
-    transition: Transition
-    """
-    The change of state.
-    """
+    issue: Annotated[Issue, Field(description="The issue (or case) concerned.")]
+    transition: Annotated[Transition, Field(description="The change of state.")]
 
 
 class IssueAssigned(EventEnvelope):
@@ -1841,18 +1036,10 @@ class IssueAssigned(EventEnvelope):
     Payload of `issue.assigned`.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    issue: Issue
-    """
-    The issue (or case) concerned.
-    """
-    assignee: Actor | None = None
-    """
-    The new assignee (null when the issue was unassigned).
-    """
+    issue: Annotated[Issue, Field(description="The issue (or case) concerned.")]
+    assignee: Annotated[
+        Actor | None, Field(description="The new assignee (null when the issue was unassigned).")
+    ] = None
 
 
 class IssueCommented(EventEnvelope):
@@ -1860,18 +1047,8 @@ class IssueCommented(EventEnvelope):
     Payload of `issue.commented`.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    issue: Issue
-    """
-    The issue (or case) concerned.
-    """
-    comment: Comment
-    """
-    The new comment.
-    """
+    issue: Annotated[Issue, Field(description="The issue (or case) concerned.")]
+    comment: Annotated[Comment, Field(description="The new comment.")]
 
 
 class CaseCreated(IssueCreated):
@@ -1879,21 +1056,11 @@ class CaseCreated(IssueCreated):
     Payload of `case.created` (same shape as `issue.created`).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-
 
 class CaseUpdated(IssueUpdated):
     """
     Payload of `case.updated` (same shape as `issue.updated`).
     """
-
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
 
 
 class CaseTransitioned(IssueTransitioned):
@@ -1901,21 +1068,11 @@ class CaseTransitioned(IssueTransitioned):
     Payload of `case.transitioned` (same shape as `issue.transitioned`).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-
 
 class CaseAssigned(IssueAssigned):
     """
     Payload of `case.assigned` (same shape as `issue.assigned`).
     """
-
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
 
 
 class CaseCommented(IssueCommented):
@@ -1923,33 +1080,17 @@ class CaseCommented(IssueCommented):
     Payload of `case.commented` (same shape as `issue.commented`).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-
 
 class WorkflowSlaStatus(EventEnvelope):
     """
     Payload of `workflow.sla_status`.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    issue: Issue
-    """
-    The issue (or case) concerned.
-    """
-    sla: SlaInfo
-    """
-    SLA state of the issue.
-    """
-    definition: SlaEventDefinition | None = None
-    """
-    The SLA rule involved.
-    """
+    issue: Annotated[Issue, Field(description="The issue (or case) concerned.")]
+    sla: Annotated[SlaInfo, Field(description="SLA state of the issue.")]
+    definition: Annotated[
+        SlaEventDefinition | None, Field(description="The SLA rule involved.")
+    ] = None
 
 
 class WorkflowSlaBreach(EventEnvelope):
@@ -1957,22 +1098,11 @@ class WorkflowSlaBreach(EventEnvelope):
     Payload of `workflow.sla_breach`.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    issue: Issue
-    """
-    The issue (or case) concerned.
-    """
-    sla: SlaInfo
-    """
-    SLA state of the issue.
-    """
-    definition: SlaEventDefinition | None = None
-    """
-    The SLA rule involved.
-    """
+    issue: Annotated[Issue, Field(description="The issue (or case) concerned.")]
+    sla: Annotated[SlaInfo, Field(description="SLA state of the issue.")]
+    definition: Annotated[
+        SlaEventDefinition | None, Field(description="The SLA rule involved.")
+    ] = None
 
 
 class SlaWarning(EventEnvelope):
@@ -1980,22 +1110,11 @@ class SlaWarning(EventEnvelope):
     Payload of `sla.warning`.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    issue: Issue
-    """
-    The issue (or case) concerned.
-    """
-    sla: SlaInfo
-    """
-    SLA state of the issue.
-    """
-    definition: SlaEventDefinition | None = None
-    """
-    The SLA rule involved.
-    """
+    issue: Annotated[Issue, Field(description="The issue (or case) concerned.")]
+    sla: Annotated[SlaInfo, Field(description="SLA state of the issue.")]
+    definition: Annotated[
+        SlaEventDefinition | None, Field(description="The SLA rule involved.")
+    ] = None
 
 
 class SlaBreach(EventEnvelope):
@@ -2003,22 +1122,11 @@ class SlaBreach(EventEnvelope):
     Payload of `sla.breach`.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    issue: Issue
-    """
-    The issue (or case) concerned.
-    """
-    sla: SlaInfo
-    """
-    SLA state of the issue.
-    """
-    definition: SlaEventDefinition | None = None
-    """
-    The SLA rule involved.
-    """
+    issue: Annotated[Issue, Field(description="The issue (or case) concerned.")]
+    sla: Annotated[SlaInfo, Field(description="SLA state of the issue.")]
+    definition: Annotated[
+        SlaEventDefinition | None, Field(description="The SLA rule involved.")
+    ] = None
 
 
 class WorkflowBeforeTransition(EventEnvelope):
@@ -2026,18 +1134,8 @@ class WorkflowBeforeTransition(EventEnvelope):
     Payload of `workflow.before_transition`.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    issue: Issue
-    """
-    The issue (or case) concerned.
-    """
-    transition: Transition
-    """
-    The change of state.
-    """
+    issue: Annotated[Issue, Field(description="The issue (or case) concerned.")]
+    transition: Annotated[Transition, Field(description="The change of state.")]
 
 
 class WorkflowAfterTransition(EventEnvelope):
@@ -2045,18 +1143,8 @@ class WorkflowAfterTransition(EventEnvelope):
     Payload of `workflow.after_transition`.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    issue: Issue
-    """
-    The issue (or case) concerned.
-    """
-    transition: Transition
-    """
-    The change of state.
-    """
+    issue: Annotated[Issue, Field(description="The issue (or case) concerned.")]
+    transition: Annotated[Transition, Field(description="The change of state.")]
 
 
 class WorkflowTriggered(EventEnvelope):
@@ -2064,18 +1152,11 @@ class WorkflowTriggered(EventEnvelope):
     Payload of `workflow.triggered`.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    workflow: dict[str, Any]
-    """
-    The workflow and step that fired (shape defined by the workflow).
-    """
-    issue: Issue | None = None
-    """
-    The issue (or case) concerned.
-    """
+    workflow: Annotated[
+        dict[str, Any],
+        Field(description="The workflow and step that fired (shape defined by the workflow)."),
+    ]
+    issue: Annotated[Issue | None, Field(description="The issue (or case) concerned.")] = None
 
 
 class WorkflowUpdated(EventEnvelope):
@@ -2083,14 +1164,9 @@ class WorkflowUpdated(EventEnvelope):
     Payload of `workflow.updated`.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    workflow: dict[str, Any]
-    """
-    The workflow definition after the change.
-    """
+    workflow: Annotated[
+        dict[str, Any], Field(description="The workflow definition after the change.")
+    ]
 
 
 class ApprovalRequested(EventEnvelope):
@@ -2098,18 +1174,8 @@ class ApprovalRequested(EventEnvelope):
     Payload of `approval.requested`.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    approval: Approval
-    """
-    The approval concerned.
-    """
-    issue: Issue | None = None
-    """
-    The issue (or case) concerned.
-    """
+    approval: Annotated[Approval, Field(description="The approval concerned.")]
+    issue: Annotated[Issue | None, Field(description="The issue (or case) concerned.")] = None
 
 
 class ApprovalGranted(EventEnvelope):
@@ -2117,18 +1183,8 @@ class ApprovalGranted(EventEnvelope):
     Payload of `approval.granted`.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    approval: Approval
-    """
-    The approval concerned.
-    """
-    issue: Issue | None = None
-    """
-    The issue (or case) concerned.
-    """
+    approval: Annotated[Approval, Field(description="The approval concerned.")]
+    issue: Annotated[Issue | None, Field(description="The issue (or case) concerned.")] = None
 
 
 class ApprovalDenied(EventEnvelope):
@@ -2136,18 +1192,8 @@ class ApprovalDenied(EventEnvelope):
     Payload of `approval.denied`.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    approval: Approval
-    """
-    The approval concerned.
-    """
-    issue: Issue | None = None
-    """
-    The issue (or case) concerned.
-    """
+    approval: Annotated[Approval, Field(description="The approval concerned.")]
+    issue: Annotated[Issue | None, Field(description="The issue (or case) concerned.")] = None
 
 
 class AiSuggested(EventEnvelope):
@@ -2155,18 +1201,13 @@ class AiSuggested(EventEnvelope):
     Payload of `ai.suggested`.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    suggestion: dict[str, Any]
-    """
-    The suggestion (kind, content, confidence, ...; shape set by the platform).
-    """
-    issue: Issue | None = None
-    """
-    The issue (or case) concerned.
-    """
+    suggestion: Annotated[
+        dict[str, Any],
+        Field(
+            description="The suggestion (kind, content, confidence, ...; shape set by the platform)."
+        ),
+    ]
+    issue: Annotated[Issue | None, Field(description="The issue (or case) concerned.")] = None
 
 
 class AutomationDispatch(EventEnvelope):
@@ -2174,14 +1215,10 @@ class AutomationDispatch(EventEnvelope):
     Payload of `automation.dispatch`.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    automation: dict[str, Any]
-    """
-    The automation rule and the action parameters it dispatched.
-    """
+    automation: Annotated[
+        dict[str, Any],
+        Field(description="The automation rule and the action parameters it dispatched."),
+    ]
 
 
 class ExternalWebhookInboundEmail(ExternalWebhookEvent):
@@ -2189,21 +1226,11 @@ class ExternalWebhookInboundEmail(ExternalWebhookEvent):
     Payload of `external.webhook.inbound_email` (a relayed e-mail parse webhook).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-
 
 class ExternalWebhookStatusCallback(ExternalWebhookEvent):
     """
     Payload of `external.webhook.status_callback` (a relayed delivery status callback).
     """
-
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
 
 
 class ExtensionTestConnection(EventEnvelope):
@@ -2211,77 +1238,44 @@ class ExtensionTestConnection(EventEnvelope):
     Payload of `extension.testConnection` (the envelope only; the credentials to test arrive in `secrets`).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
 
-
-class IntakeSubmission(BaseModel):
+class IntakeSubmission(KiketModel):
     """
     One filled-in intake form.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    id: int | str
-    """
-    Submission id.
-    """
-    intake_form_id: int | str | None = None
-    """
-    Form the submission was made through.
-    """
-    status: str
-    """
-    Review status. Known values today are pending, approved, rejected and converted.
-    """
-    data: dict[str, Any] | None = None
-    """
-    Answers keyed by field key.
-    """
-    metadata: dict[str, Any] | None = None
-    """
-    Free-form data attached by whoever submitted.
-    """
-    submitted_by_email: str | None = None
-    """
-    E-mail address of the submitter, when known.
-    """
-    reviewed_by: int | str | Actor | None = None
-    """
-    Who reviewed the submission (a user id, a name or a user object, depending on the platform release).
-    """
-    reviewed_at: str | None = None
-    """
-    When it was reviewed (ISO-8601).
-    """
-    notes: str | None = None
-    """
-    Reviewer notes.
-    """
-    created_at: str | None = None
-    """
-    Creation time (ISO-8601).
-    """
-    updated_at: str | None = None
-    """
-    Last change (ISO-8601).
-    """
+    id: Annotated[int | str, Field(description="Submission id.")]
+    intake_form_id: Annotated[
+        int | str | None, Field(description="Form the submission was made through.")
+    ] = None
+    status: Annotated[
+        str,
+        Field(
+            description="Review status. Known values today are pending, approved, rejected and converted."
+        ),
+    ]
+    data: Annotated[dict[str, Any] | None, Field(description="Answers keyed by field key.")] = None
+    metadata: Annotated[
+        dict[str, Any] | None, Field(description="Free-form data attached by whoever submitted.")
+    ] = None
+    submitted_by_email: Annotated[
+        str | None, Field(description="E-mail address of the submitter, when known.")
+    ] = None
+    reviewed_by: Annotated[
+        int | str | Actor | None,
+        Field(
+            description="Who reviewed the submission (a user id, a name or a user object, depending on the platform release)."
+        ),
+    ] = None
+    reviewed_at: Annotated[str | None, Field(description="When it was reviewed (ISO-8601).")] = None
+    notes: Annotated[str | None, Field(description="Reviewer notes.")] = None
+    created_at: Annotated[str | None, Field(description="Creation time (ISO-8601).")] = None
+    updated_at: Annotated[str | None, Field(description="Last change (ISO-8601).")] = None
 
 
-class IntakeSubmissionListResponse(BaseModel):
+class IntakeSubmissionListResponse(KiketModel):
     """
     Submissions of an intake form.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    data: list[IntakeSubmission]
-    """
-    The submissions.
-    """
+    data: Annotated[list[IntakeSubmission], Field(description="The submissions.")]

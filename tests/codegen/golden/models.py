@@ -6,54 +6,35 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import Field
+
+from kiket_sdk._model_base import KiketModel
 
 
-class Envelope(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
+class Envelope(KiketModel):
     id: int | str | None = None
     event: str | None = None
 
 
-class Widget(BaseModel):
+class Widget(KiketModel):
     """
     A widget.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
     key: str
-    size: int | None = None
-    """
-    Size in centimetres.
-    """
+    size: Annotated[int | None, Field(description="Size in centimetres.")] = None
 
 
-class GadgetRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
+class GadgetRequest(KiketModel):
     name: str
     tags: list[str] | None = None
 
 
 class WidgetCreated(Envelope):
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
     widget: Widget
 
 
 class WidgetCreatedV2(WidgetCreated):
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
     colour: str | None = None

@@ -6,6 +6,10 @@ Generated from ``kiket-extension-api.yaml`` by one template rendered once per fl
 parsed (returns the response model) and raw (returns the ``httpx.Response``),
 and the scoped helper of ``ctx.endpoints`` (``audit()``), sync and async.
 Transport, retries and errors live in ``kiket_sdk._base_client``.
+
+An optional argument defaults to ``NOT_GIVEN`` and is then left out of the query or body.
+``None`` is accepted only where the spec admits ``null`` and is then sent as ``null``; a ``None``
+passed anyway for a field that does not admit it is left out (``kiket_sdk._serialization``).
 """
 
 from __future__ import annotations
@@ -45,12 +49,12 @@ class AuditResource:
     def list_anchors(
         self,
         *,
-        page: int | None = None,
-        per_page: int | None = None,
-        status: str | None = None,
-        network: str | None = None,
-        from_: str | datetime.datetime | None = None,
-        to: str | datetime.datetime | None = None,
+        page: int | NotGiven = NOT_GIVEN,
+        per_page: int | NotGiven = NOT_GIVEN,
+        status: str | NotGiven = NOT_GIVEN,
+        network: str | NotGiven = NOT_GIVEN,
+        from_: str | datetime.datetime | NotGiven = NOT_GIVEN,
+        to: str | datetime.datetime | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AuditAnchorListResponse:
@@ -92,7 +96,7 @@ class AuditResource:
         self,
         merkle_root: str,
         *,
-        include_records: bool | None = None,
+        include_records: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AuditAnchor:
@@ -124,7 +128,7 @@ class AuditResource:
         self,
         record_id: int | str,
         *,
-        record_type: str | None = None,
+        record_type: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AuditProof:
@@ -159,7 +163,7 @@ class AuditResource:
         merkle_root: str,
         proof: builtins.list[str],
         leaf_index: int,
-        tx_hash: str | None = None,
+        tx_hash: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -209,12 +213,12 @@ class AsyncAuditResource:
     async def list_anchors(
         self,
         *,
-        page: int | None = None,
-        per_page: int | None = None,
-        status: str | None = None,
-        network: str | None = None,
-        from_: str | datetime.datetime | None = None,
-        to: str | datetime.datetime | None = None,
+        page: int | NotGiven = NOT_GIVEN,
+        per_page: int | NotGiven = NOT_GIVEN,
+        status: str | NotGiven = NOT_GIVEN,
+        network: str | NotGiven = NOT_GIVEN,
+        from_: str | datetime.datetime | NotGiven = NOT_GIVEN,
+        to: str | datetime.datetime | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AuditAnchorListResponse:
@@ -256,7 +260,7 @@ class AsyncAuditResource:
         self,
         merkle_root: str,
         *,
-        include_records: bool | None = None,
+        include_records: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AuditAnchor:
@@ -288,7 +292,7 @@ class AsyncAuditResource:
         self,
         record_id: int | str,
         *,
-        record_type: str | None = None,
+        record_type: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AuditProof:
@@ -323,7 +327,7 @@ class AsyncAuditResource:
         merkle_root: str,
         proof: builtins.list[str],
         leaf_index: int,
-        tx_hash: str | None = None,
+        tx_hash: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -373,12 +377,12 @@ class RawAuditResource:
     def list_anchors(
         self,
         *,
-        page: int | None = None,
-        per_page: int | None = None,
-        status: str | None = None,
-        network: str | None = None,
-        from_: str | datetime.datetime | None = None,
-        to: str | datetime.datetime | None = None,
+        page: int | NotGiven = NOT_GIVEN,
+        per_page: int | NotGiven = NOT_GIVEN,
+        status: str | NotGiven = NOT_GIVEN,
+        network: str | NotGiven = NOT_GIVEN,
+        from_: str | datetime.datetime | NotGiven = NOT_GIVEN,
+        to: str | datetime.datetime | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -419,7 +423,7 @@ class RawAuditResource:
         self,
         merkle_root: str,
         *,
-        include_records: bool | None = None,
+        include_records: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -450,7 +454,7 @@ class RawAuditResource:
         self,
         record_id: int | str,
         *,
-        record_type: str | None = None,
+        record_type: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -484,7 +488,7 @@ class RawAuditResource:
         merkle_root: str,
         proof: builtins.list[str],
         leaf_index: int,
-        tx_hash: str | None = None,
+        tx_hash: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -533,12 +537,12 @@ class AsyncRawAuditResource:
     async def list_anchors(
         self,
         *,
-        page: int | None = None,
-        per_page: int | None = None,
-        status: str | None = None,
-        network: str | None = None,
-        from_: str | datetime.datetime | None = None,
-        to: str | datetime.datetime | None = None,
+        page: int | NotGiven = NOT_GIVEN,
+        per_page: int | NotGiven = NOT_GIVEN,
+        status: str | NotGiven = NOT_GIVEN,
+        network: str | NotGiven = NOT_GIVEN,
+        from_: str | datetime.datetime | NotGiven = NOT_GIVEN,
+        to: str | datetime.datetime | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -579,7 +583,7 @@ class AsyncRawAuditResource:
         self,
         merkle_root: str,
         *,
-        include_records: bool | None = None,
+        include_records: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -610,7 +614,7 @@ class AsyncRawAuditResource:
         self,
         record_id: int | str,
         *,
-        record_type: str | None = None,
+        record_type: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -644,7 +648,7 @@ class AsyncRawAuditResource:
         merkle_root: str,
         proof: builtins.list[str],
         leaf_index: int,
-        tx_hash: str | None = None,
+        tx_hash: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -701,12 +705,12 @@ class AuditScope:
     def list_anchors(
         self,
         *,
-        page: int | None = None,
-        per_page: int | None = None,
-        status: str | None = None,
-        network: str | None = None,
-        from_: str | datetime.datetime | None = None,
-        to: str | datetime.datetime | None = None,
+        page: int | NotGiven = NOT_GIVEN,
+        per_page: int | NotGiven = NOT_GIVEN,
+        status: str | NotGiven = NOT_GIVEN,
+        network: str | NotGiven = NOT_GIVEN,
+        from_: str | datetime.datetime | NotGiven = NOT_GIVEN,
+        to: str | datetime.datetime | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AuditAnchorListResponse:
@@ -737,7 +741,7 @@ class AuditScope:
         self,
         merkle_root: str,
         *,
-        include_records: bool | None = None,
+        include_records: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AuditAnchor:
@@ -760,7 +764,7 @@ class AuditScope:
         self,
         record_id: int | str,
         *,
-        record_type: str | None = None,
+        record_type: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AuditProof:
@@ -797,12 +801,12 @@ class AsyncAuditScope:
     async def list_anchors(
         self,
         *,
-        page: int | None = None,
-        per_page: int | None = None,
-        status: str | None = None,
-        network: str | None = None,
-        from_: str | datetime.datetime | None = None,
-        to: str | datetime.datetime | None = None,
+        page: int | NotGiven = NOT_GIVEN,
+        per_page: int | NotGiven = NOT_GIVEN,
+        status: str | NotGiven = NOT_GIVEN,
+        network: str | NotGiven = NOT_GIVEN,
+        from_: str | datetime.datetime | NotGiven = NOT_GIVEN,
+        to: str | datetime.datetime | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AuditAnchorListResponse:
@@ -833,7 +837,7 @@ class AsyncAuditScope:
         self,
         merkle_root: str,
         *,
-        include_records: bool | None = None,
+        include_records: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AuditAnchor:
@@ -856,7 +860,7 @@ class AsyncAuditScope:
         self,
         record_id: int | str,
         *,
-        record_type: str | None = None,
+        record_type: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AuditProof:

@@ -6,6 +6,10 @@ Generated from ``kiket-extension-api.yaml`` by one template rendered once per fl
 parsed (returns the response model) and raw (returns the ``httpx.Response``),
 and the scoped helper of ``ctx.endpoints`` (``custom_data(project_id)``), sync and async.
 Transport, retries and errors live in ``kiket_sdk._base_client``.
+
+An optional argument defaults to ``NOT_GIVEN`` and is then left out of the query or body.
+``None`` is accepted only where the spec admits ``null`` and is then sent as ``null``; a ``None``
+passed anyway for a field that does not admit it is left out (``kiket_sdk._serialization``).
 """
 
 from __future__ import annotations
@@ -47,8 +51,8 @@ class CustomDataResource:
         table: str,
         *,
         project_id: int | str,
-        limit: int | None = None,
-        filters: builtins.dict[str, Any] | None = None,
+        limit: int | NotGiven = NOT_GIVEN,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> CustomDataListResponse:
@@ -73,7 +77,11 @@ class CustomDataResource:
             "GET",
             "/api/v1/ext/custom_data/{module_key}/{table}",
             path_params={"module_key": module_key, "table": table},
-            params={"project_id": project_id, "limit": limit, "filters": json_param(filters)},
+            params={
+                "project_id": project_id,
+                "limit": limit,
+                "filters": json_param(filters, "filters"),
+            },
             cast_to=CustomDataListResponse,
             timeout=timeout,
             extra_headers=extra_headers,
@@ -244,8 +252,8 @@ class AsyncCustomDataResource:
         table: str,
         *,
         project_id: int | str,
-        limit: int | None = None,
-        filters: builtins.dict[str, Any] | None = None,
+        limit: int | NotGiven = NOT_GIVEN,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> CustomDataListResponse:
@@ -270,7 +278,11 @@ class AsyncCustomDataResource:
             "GET",
             "/api/v1/ext/custom_data/{module_key}/{table}",
             path_params={"module_key": module_key, "table": table},
-            params={"project_id": project_id, "limit": limit, "filters": json_param(filters)},
+            params={
+                "project_id": project_id,
+                "limit": limit,
+                "filters": json_param(filters, "filters"),
+            },
             cast_to=CustomDataListResponse,
             timeout=timeout,
             extra_headers=extra_headers,
@@ -441,8 +453,8 @@ class RawCustomDataResource:
         table: str,
         *,
         project_id: int | str,
-        limit: int | None = None,
-        filters: builtins.dict[str, Any] | None = None,
+        limit: int | NotGiven = NOT_GIVEN,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -467,7 +479,11 @@ class RawCustomDataResource:
             "GET",
             "/api/v1/ext/custom_data/{module_key}/{table}",
             path_params={"module_key": module_key, "table": table},
-            params={"project_id": project_id, "limit": limit, "filters": json_param(filters)},
+            params={
+                "project_id": project_id,
+                "limit": limit,
+                "filters": json_param(filters, "filters"),
+            },
             timeout=timeout,
             extra_headers=extra_headers,
         )
@@ -633,8 +649,8 @@ class AsyncRawCustomDataResource:
         table: str,
         *,
         project_id: int | str,
-        limit: int | None = None,
-        filters: builtins.dict[str, Any] | None = None,
+        limit: int | NotGiven = NOT_GIVEN,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -659,7 +675,11 @@ class AsyncRawCustomDataResource:
             "GET",
             "/api/v1/ext/custom_data/{module_key}/{table}",
             path_params={"module_key": module_key, "table": table},
-            params={"project_id": project_id, "limit": limit, "filters": json_param(filters)},
+            params={
+                "project_id": project_id,
+                "limit": limit,
+                "filters": json_param(filters, "filters"),
+            },
             timeout=timeout,
             extra_headers=extra_headers,
         )
@@ -838,8 +858,8 @@ class CustomDataScope:
         module_key: str,
         table: str,
         *,
-        limit: int | None = None,
-        filters: builtins.dict[str, Any] | None = None,
+        limit: int | NotGiven = NOT_GIVEN,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> CustomDataListResponse:
@@ -1004,8 +1024,8 @@ class AsyncCustomDataScope:
         module_key: str,
         table: str,
         *,
-        limit: int | None = None,
-        filters: builtins.dict[str, Any] | None = None,
+        limit: int | NotGiven = NOT_GIVEN,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> CustomDataListResponse:

@@ -5,6 +5,10 @@
 Generated from ``kiket-extension-api.yaml`` by one template rendered once per flavour: sync and async,
 parsed (returns the response model) and raw (returns the ``httpx.Response``).
 Transport, retries and errors live in ``kiket_sdk._base_client``.
+
+An optional argument defaults to ``NOT_GIVEN`` and is then left out of the query or body.
+``None`` is accepted only where the spec admits ``null`` and is then sent as ``null``; a ``None``
+passed anyway for a field that does not admit it is left out (``kiket_sdk._serialization``).
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ Generated from ``kiket-extension-api.yaml`` by one template rendered once per fl
 parsed (returns the response model) and raw (returns the ``httpx.Response``),
 and the scoped helper of ``ctx.endpoints`` (``sla_events(project_id)``), sync and async.
 Transport, retries and errors live in ``kiket_sdk._base_client``.
+
+An optional argument defaults to ``NOT_GIVEN`` and is then left out of the query or body.
+``None`` is accepted only where the spec admits ``null`` and is then sent as ``null``; a ``None``
+passed anyway for a field that does not admit it is left out (``kiket_sdk._serialization``).
 """
 
 from __future__ import annotations
@@ -41,9 +45,9 @@ class SlaEventsResource:
         self,
         *,
         project_id: int | str,
-        issue_id: int | str | None = None,
-        state: str | None = None,
-        limit: int | None = None,
+        issue_id: int | str | NotGiven = NOT_GIVEN,
+        state: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> SlaEventListResponse:
@@ -83,9 +87,9 @@ class AsyncSlaEventsResource:
         self,
         *,
         project_id: int | str,
-        issue_id: int | str | None = None,
-        state: str | None = None,
-        limit: int | None = None,
+        issue_id: int | str | NotGiven = NOT_GIVEN,
+        state: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> SlaEventListResponse:
@@ -125,9 +129,9 @@ class RawSlaEventsResource:
         self,
         *,
         project_id: int | str,
-        issue_id: int | str | None = None,
-        state: str | None = None,
-        limit: int | None = None,
+        issue_id: int | str | NotGiven = NOT_GIVEN,
+        state: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -166,9 +170,9 @@ class AsyncRawSlaEventsResource:
         self,
         *,
         project_id: int | str,
-        issue_id: int | str | None = None,
-        state: str | None = None,
-        limit: int | None = None,
+        issue_id: int | str | NotGiven = NOT_GIVEN,
+        state: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -220,9 +224,9 @@ class SlaEventsScope:
     def list(
         self,
         *,
-        issue_id: int | str | None = None,
-        state: str | None = None,
-        limit: int | None = None,
+        issue_id: int | str | NotGiven = NOT_GIVEN,
+        state: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> SlaEventListResponse:
@@ -268,9 +272,9 @@ class AsyncSlaEventsScope:
     async def list(
         self,
         *,
-        issue_id: int | str | None = None,
-        state: str | None = None,
-        limit: int | None = None,
+        issue_id: int | str | NotGiven = NOT_GIVEN,
+        state: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> SlaEventListResponse:

@@ -5,6 +5,10 @@
 Generated from ``kiket-extension-api.yaml`` by one template rendered once per flavour: sync and async,
 parsed (returns the response model) and raw (returns the ``httpx.Response``).
 Transport, retries and errors live in ``kiket_sdk._base_client``.
+
+An optional argument defaults to ``NOT_GIVEN`` and is then left out of the query or body.
+``None`` is accepted only where the spec admits ``null`` and is then sent as ``null``; a ``None``
+passed anyway for a field that does not admit it is left out (``kiket_sdk._serialization``).
 """
 
 from __future__ import annotations
@@ -44,11 +48,11 @@ class TelemetryResource:
         status: str,
         duration_ms: float,
         timestamp: str,
-        extension_id: str | None = None,
-        extension_version: str | None = None,
-        error_message: str | None = None,
-        error_class: str | None = None,
-        metadata: builtins.dict[str, Any] | None = None,
+        extension_id: str | None | NotGiven = NOT_GIVEN,
+        extension_version: str | None | NotGiven = NOT_GIVEN,
+        error_message: str | None | NotGiven = NOT_GIVEN,
+        error_class: str | None | NotGiven = NOT_GIVEN,
+        metadata: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -70,10 +74,10 @@ class TelemetryResource:
             status: Outcome. Known values today are ok and error.
             duration_ms: Handler run time in milliseconds.
             timestamp: When the run ended (ISO-8601).
-            extension_id: Extension id from the manifest.
-            extension_version: Extension version from the manifest.
-            error_message: Message of the error, when the run failed.
-            error_class: Class name of the error, when the run failed.
+            extension_id: Extension id from the manifest. ``None`` is sent as ``null``.
+            extension_version: Extension version from the manifest. ``None`` is sent as ``null``.
+            error_message: Message of the error, when the run failed. ``None`` is sent as ``null``.
+            error_class: Class name of the error, when the run failed. ``None`` is sent as ``null``.
             metadata: Extra data about the run.
         """
         return self._client._request(
@@ -91,7 +95,8 @@ class TelemetryResource:
                     "error_message": error_message,
                     "error_class": error_class,
                     "metadata": metadata,
-                }
+                },
+                nullable={"extension_id", "extension_version", "error_message", "error_class"},
             ),
             cast_to=Acknowledgement,
             timeout=timeout,
@@ -114,11 +119,11 @@ class AsyncTelemetryResource:
         status: str,
         duration_ms: float,
         timestamp: str,
-        extension_id: str | None = None,
-        extension_version: str | None = None,
-        error_message: str | None = None,
-        error_class: str | None = None,
-        metadata: builtins.dict[str, Any] | None = None,
+        extension_id: str | None | NotGiven = NOT_GIVEN,
+        extension_version: str | None | NotGiven = NOT_GIVEN,
+        error_message: str | None | NotGiven = NOT_GIVEN,
+        error_class: str | None | NotGiven = NOT_GIVEN,
+        metadata: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -140,10 +145,10 @@ class AsyncTelemetryResource:
             status: Outcome. Known values today are ok and error.
             duration_ms: Handler run time in milliseconds.
             timestamp: When the run ended (ISO-8601).
-            extension_id: Extension id from the manifest.
-            extension_version: Extension version from the manifest.
-            error_message: Message of the error, when the run failed.
-            error_class: Class name of the error, when the run failed.
+            extension_id: Extension id from the manifest. ``None`` is sent as ``null``.
+            extension_version: Extension version from the manifest. ``None`` is sent as ``null``.
+            error_message: Message of the error, when the run failed. ``None`` is sent as ``null``.
+            error_class: Class name of the error, when the run failed. ``None`` is sent as ``null``.
             metadata: Extra data about the run.
         """
         return await self._client._request(
@@ -161,7 +166,8 @@ class AsyncTelemetryResource:
                     "error_message": error_message,
                     "error_class": error_class,
                     "metadata": metadata,
-                }
+                },
+                nullable={"extension_id", "extension_version", "error_message", "error_class"},
             ),
             cast_to=Acknowledgement,
             timeout=timeout,
@@ -184,11 +190,11 @@ class RawTelemetryResource:
         status: str,
         duration_ms: float,
         timestamp: str,
-        extension_id: str | None = None,
-        extension_version: str | None = None,
-        error_message: str | None = None,
-        error_class: str | None = None,
-        metadata: builtins.dict[str, Any] | None = None,
+        extension_id: str | None | NotGiven = NOT_GIVEN,
+        extension_version: str | None | NotGiven = NOT_GIVEN,
+        error_message: str | None | NotGiven = NOT_GIVEN,
+        error_class: str | None | NotGiven = NOT_GIVEN,
+        metadata: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -210,10 +216,10 @@ class RawTelemetryResource:
             status: Outcome. Known values today are ok and error.
             duration_ms: Handler run time in milliseconds.
             timestamp: When the run ended (ISO-8601).
-            extension_id: Extension id from the manifest.
-            extension_version: Extension version from the manifest.
-            error_message: Message of the error, when the run failed.
-            error_class: Class name of the error, when the run failed.
+            extension_id: Extension id from the manifest. ``None`` is sent as ``null``.
+            extension_version: Extension version from the manifest. ``None`` is sent as ``null``.
+            error_message: Message of the error, when the run failed. ``None`` is sent as ``null``.
+            error_class: Class name of the error, when the run failed. ``None`` is sent as ``null``.
             metadata: Extra data about the run.
         """
         return self._client._request_raw(
@@ -231,7 +237,8 @@ class RawTelemetryResource:
                     "error_message": error_message,
                     "error_class": error_class,
                     "metadata": metadata,
-                }
+                },
+                nullable={"extension_id", "extension_version", "error_message", "error_class"},
             ),
             timeout=timeout,
             extra_headers=extra_headers,
@@ -253,11 +260,11 @@ class AsyncRawTelemetryResource:
         status: str,
         duration_ms: float,
         timestamp: str,
-        extension_id: str | None = None,
-        extension_version: str | None = None,
-        error_message: str | None = None,
-        error_class: str | None = None,
-        metadata: builtins.dict[str, Any] | None = None,
+        extension_id: str | None | NotGiven = NOT_GIVEN,
+        extension_version: str | None | NotGiven = NOT_GIVEN,
+        error_message: str | None | NotGiven = NOT_GIVEN,
+        error_class: str | None | NotGiven = NOT_GIVEN,
+        metadata: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -279,10 +286,10 @@ class AsyncRawTelemetryResource:
             status: Outcome. Known values today are ok and error.
             duration_ms: Handler run time in milliseconds.
             timestamp: When the run ended (ISO-8601).
-            extension_id: Extension id from the manifest.
-            extension_version: Extension version from the manifest.
-            error_message: Message of the error, when the run failed.
-            error_class: Class name of the error, when the run failed.
+            extension_id: Extension id from the manifest. ``None`` is sent as ``null``.
+            extension_version: Extension version from the manifest. ``None`` is sent as ``null``.
+            error_message: Message of the error, when the run failed. ``None`` is sent as ``null``.
+            error_class: Class name of the error, when the run failed. ``None`` is sent as ``null``.
             metadata: Extra data about the run.
         """
         return await self._client._request_raw(
@@ -300,7 +307,8 @@ class AsyncRawTelemetryResource:
                     "error_message": error_message,
                     "error_class": error_class,
                     "metadata": metadata,
-                }
+                },
+                nullable={"extension_id", "extension_version", "error_message", "error_class"},
             ),
             timeout=timeout,
             extra_headers=extra_headers,

@@ -5,6 +5,10 @@
 Generated from ``fixture-spec.yaml`` by one template rendered once per flavour: sync and async,
 parsed (returns the response model) and raw (returns the ``httpx.Response``).
 Transport, retries and errors live in ``kiket_sdk._base_client``.
+
+An optional argument defaults to ``NOT_GIVEN`` and is then left out of the query or body.
+``None`` is accepted only where the spec admits ``null`` and is then sent as ``null``; a ``None``
+passed anyway for a field that does not admit it is left out (``kiket_sdk._serialization``).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ class GadgetsResource:
         self,
         *,
         name: str,
-        tags: builtins.list[str] | None = None,
+        tags: builtins.list[str] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -77,7 +81,7 @@ class AsyncGadgetsResource:
         self,
         *,
         name: str,
-        tags: builtins.list[str] | None = None,
+        tags: builtins.list[str] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -115,7 +119,7 @@ class RawGadgetsResource:
         self,
         *,
         name: str,
-        tags: builtins.list[str] | None = None,
+        tags: builtins.list[str] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -152,7 +156,7 @@ class AsyncRawGadgetsResource:
         self,
         *,
         name: str,
-        tags: builtins.list[str] | None = None,
+        tags: builtins.list[str] | NotGiven = NOT_GIVEN,
         idempotency_key: str | None | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,

@@ -6,6 +6,10 @@ Generated from ``fixture-spec.yaml`` by one template rendered once per flavour: 
 parsed (returns the response model) and raw (returns the ``httpx.Response``),
 and the scoped helper of ``ctx.endpoints`` (``project_widgets(project_id)``), sync and async.
 Transport, retries and errors live in ``kiket_sdk._base_client``.
+
+An optional argument defaults to ``NOT_GIVEN`` and is then left out of the query or body.
+``None`` is accepted only where the spec admits ``null`` and is then sent as ``null``; a ``None``
+passed anyway for a field that does not admit it is left out (``kiket_sdk._serialization``).
 """
 
 from __future__ import annotations
@@ -46,8 +50,8 @@ class WidgetsResource:
         widget_key: str,
         *,
         project_id: int | str,
-        since: str | datetime.datetime | None = None,
-        filters: builtins.dict[str, Any] | None = None,
+        since: str | datetime.datetime | NotGiven = NOT_GIVEN,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Widget:
@@ -69,7 +73,11 @@ class WidgetsResource:
             "GET",
             "/api/v1/ext/widgets/{widget_key}",
             path_params={"widget_key": widget_key},
-            params={"project_id": project_id, "since": since, "filters": json_param(filters)},
+            params={
+                "project_id": project_id,
+                "since": since,
+                "filters": json_param(filters, "filters"),
+            },
             cast_to=Widget,
             timeout=timeout,
             extra_headers=extra_headers,
@@ -114,8 +122,8 @@ class AsyncWidgetsResource:
         widget_key: str,
         *,
         project_id: int | str,
-        since: str | datetime.datetime | None = None,
-        filters: builtins.dict[str, Any] | None = None,
+        since: str | datetime.datetime | NotGiven = NOT_GIVEN,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Widget:
@@ -137,7 +145,11 @@ class AsyncWidgetsResource:
             "GET",
             "/api/v1/ext/widgets/{widget_key}",
             path_params={"widget_key": widget_key},
-            params={"project_id": project_id, "since": since, "filters": json_param(filters)},
+            params={
+                "project_id": project_id,
+                "since": since,
+                "filters": json_param(filters, "filters"),
+            },
             cast_to=Widget,
             timeout=timeout,
             extra_headers=extra_headers,
@@ -182,8 +194,8 @@ class RawWidgetsResource:
         widget_key: str,
         *,
         project_id: int | str,
-        since: str | datetime.datetime | None = None,
-        filters: builtins.dict[str, Any] | None = None,
+        since: str | datetime.datetime | NotGiven = NOT_GIVEN,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -205,7 +217,11 @@ class RawWidgetsResource:
             "GET",
             "/api/v1/ext/widgets/{widget_key}",
             path_params={"widget_key": widget_key},
-            params={"project_id": project_id, "since": since, "filters": json_param(filters)},
+            params={
+                "project_id": project_id,
+                "since": since,
+                "filters": json_param(filters, "filters"),
+            },
             timeout=timeout,
             extra_headers=extra_headers,
         )
@@ -248,8 +264,8 @@ class AsyncRawWidgetsResource:
         widget_key: str,
         *,
         project_id: int | str,
-        since: str | datetime.datetime | None = None,
-        filters: builtins.dict[str, Any] | None = None,
+        since: str | datetime.datetime | NotGiven = NOT_GIVEN,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -271,7 +287,11 @@ class AsyncRawWidgetsResource:
             "GET",
             "/api/v1/ext/widgets/{widget_key}",
             path_params={"widget_key": widget_key},
-            params={"project_id": project_id, "since": since, "filters": json_param(filters)},
+            params={
+                "project_id": project_id,
+                "since": since,
+                "filters": json_param(filters, "filters"),
+            },
             timeout=timeout,
             extra_headers=extra_headers,
         )
@@ -327,8 +347,8 @@ class ProjectWidgetsScope:
         self,
         widget_key: str,
         *,
-        since: str | datetime.datetime | None = None,
-        filters: builtins.dict[str, Any] | None = None,
+        since: str | datetime.datetime | NotGiven = NOT_GIVEN,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Widget:
@@ -375,8 +395,8 @@ class AsyncProjectWidgetsScope:
         self,
         widget_key: str,
         *,
-        since: str | datetime.datetime | None = None,
-        filters: builtins.dict[str, Any] | None = None,
+        since: str | datetime.datetime | NotGiven = NOT_GIVEN,
+        filters: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Widget:
