@@ -9,7 +9,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from types import MappingProxyType, ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from kiket_sdk._client_options import checked_base_url
 from kiket_sdk._delivery import messages as msg
@@ -80,7 +80,7 @@ class _Marker(WebhookRegistry[HandlerContext, SyncHandlerContext]):
         return mark
 
 
-webhook = _Marker().webhook
+webhook: Final = _Marker().webhook
 """Mark a function as a handler without an SDK at hand; ``sdk.load(module)`` registers it.
 
 Example::
@@ -140,9 +140,9 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
     host (``"localhost:9999"`` is refused here, not at every delivery).
     """
 
-    allow = staticmethod(allow)
-    deny = staticmethod(deny)
-    pending = staticmethod(pending)
+    allow: Final = staticmethod(allow)
+    deny: Final = staticmethod(deny)
+    pending: Final = staticmethod(pending)
 
     def __init__(
         self,
@@ -175,37 +175,43 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
         title: str | None = None,
     ) -> None:
         self.manifest: ExtensionManifest | None = load_manifest(manifest_path)
-        self.extension_id = extension_id or (self.manifest.id if self.manifest else None)
-        self.extension_version = extension_version or (
+        self.extension_id: str | None = extension_id or (
+            self.manifest.id if self.manifest else None
+        )
+        self.extension_version: str | None = extension_version or (
             self.manifest.version if self.manifest else None
         )
-        self.settings = resolve_settings(self.manifest, settings, auto_env_secrets=auto_env_secrets)
+        self.settings: dict[str, Any] = resolve_settings(
+            self.manifest, settings, auto_env_secrets=auto_env_secrets
+        )
         secrets = [s for s in (webhook_secret, *(webhook_secrets or ())) if s]
         if not secrets:
             resolved = resolve_webhook_secret(webhook_secret, self.manifest)
             secrets = [resolved] if resolved else []
-        self.base_url = checked_base_url(
+        self.base_url: str = checked_base_url(
             base_url or os.environ.get("KIKET_BASE_URL"),
             setting="base_url" if base_url else "KIKET_BASE_URL",
         )
-        self.workspace_token = workspace_token or os.environ.get("KIKET_WORKSPACE_TOKEN") or None
+        self.workspace_token: str | None = (
+            workspace_token or os.environ.get("KIKET_WORKSPACE_TOKEN") or None
+        )
         if max_body_size <= 0:
             raise ConfigurationError("max_body_size must be a positive number of bytes")
-        self.max_body_size = max_body_size
+        self.max_body_size: int = max_body_size
         if not (body_timeout > 0 and math.isfinite(body_timeout)):
             raise ConfigurationError("body_timeout must be a positive number of seconds")
-        self.body_timeout = body_timeout
+        self.body_timeout: float = body_timeout
         if not (claim_lease > 0 and math.isfinite(claim_lease)):
             raise ConfigurationError("claim_lease must be a positive number of seconds")
-        self.claim_lease = claim_lease
+        self.claim_lease: float = claim_lease
         if not (duplicate_wait >= 0 and math.isfinite(duplicate_wait)):
             raise ConfigurationError("duplicate_wait must be a number of seconds >= 0")
-        self.allowed_api_hosts = tuple(allowed_api_hosts or ())
-        self.debug = debug
-        self.title = title or (
+        self.allowed_api_hosts: tuple[str, ...] = tuple(allowed_api_hosts or ())
+        self.debug: bool = debug
+        self.title: str = title or (
             f"{self.extension_id} webhooks" if self.extension_id else "Kiket extension"
         )
-        self.verifier = DeliveryVerifier(
+        self.verifier: DeliveryVerifier = DeliveryVerifier(
             secrets=secrets,
             tolerance=signature_tolerance,
             jwks=self._jwks,
@@ -222,19 +228,19 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
         if url and telemetry_on:
             setting = "telemetry_url" if telemetry_url else "KIKET_SDK_TELEMETRY_URL"
             url = checked_base_url(url, setting=setting)
-        self.telemetry = TelemetryReporter(
+        self.telemetry: TelemetryReporter = TelemetryReporter(
             feedback_hook=feedback_hook if telemetry_on else None,
             send=self._telemetry_sender(url) if telemetry_on else None,
         )
-        self.handler_timeout = handler_timeout
+        self.handler_timeout: float | None = handler_timeout
         if delivery_store is None:
             from kiket_sdk._stores import check_store_env
 
             check_store_env()
-        self.delivery_store = delivery_store
-        self.deduplicate = deduplicate
-        self.duplicate_wait = duplicate_wait
-        self.shutdown_grace = shutdown_grace
+        self.delivery_store: DeliveryStore | None = delivery_store
+        self.deduplicate: bool = deduplicate
+        self.duplicate_wait: float = duplicate_wait
+        self.shutdown_grace: float = shutdown_grace
         self._handlers: dict[tuple[str, str], HandlerSpec] = {}
         self._jwks_cache: JWKSCache | None = None
         self._async_client: AsyncKiketClient | None = None

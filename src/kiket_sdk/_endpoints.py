@@ -104,8 +104,8 @@ def _inbound_email(
 
 class _EndpointsBase:
     def __init__(self, *, extension_id: str | None, event_version: str | None) -> None:
-        self.extension_id = extension_id or None
-        self.event_version = event_version or None
+        self.extension_id: str | None = extension_id or None
+        self.event_version: str | None = event_version or None
 
     def _extension_id(self, operation: str) -> str:
         return require_extension_id(self.extension_id, operation)

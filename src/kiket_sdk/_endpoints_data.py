@@ -73,7 +73,7 @@ class CustomDataClient:
 
     def __init__(self, client: KiketClient, project_id: ProjectId) -> None:
         self._resource = client.custom_data
-        self.project_id = checked_project_id(project_id, "custom_data")
+        self.project_id: ProjectId = checked_project_id(project_id, "custom_data")
 
     def list(
         self, module: str, table: str, limit: int | None = 50, filters: Record | None = None
@@ -109,7 +109,7 @@ class AsyncCustomDataClient:
 
     def __init__(self, client: AsyncKiketClient, project_id: ProjectId) -> None:
         self._resource = client.custom_data
-        self.project_id = checked_project_id(project_id, "custom_data")
+        self.project_id: ProjectId = checked_project_id(project_id, "custom_data")
 
     async def list(
         self, module: str, table: str, limit: int | None = 50, filters: Record | None = None
@@ -150,7 +150,7 @@ class SlaEventsClient:
 
     def __init__(self, client: KiketClient, project_id: ProjectId) -> None:
         self._resource = client.sla_events
-        self.project_id = checked_project_id(project_id, "sla_events")
+        self.project_id: ProjectId = checked_project_id(project_id, "sla_events")
 
     def list(
         self,
@@ -169,7 +169,7 @@ class AsyncSlaEventsClient:
 
     def __init__(self, client: AsyncKiketClient, project_id: ProjectId) -> None:
         self._resource = client.sla_events
-        self.project_id = checked_project_id(project_id, "sla_events")
+        self.project_id: ProjectId = checked_project_id(project_id, "sla_events")
 
     async def list(
         self,
@@ -191,7 +191,7 @@ class IntakeFormsClient:
 
     def __init__(self, client: KiketClient, project_id: ProjectId) -> None:
         self._resource = client.intake_forms
-        self.project_id = checked_project_id(project_id, "intake_forms")
+        self.project_id: ProjectId = checked_project_id(project_id, "intake_forms")
 
     def list(
         self, active: bool | None = None, public: bool | None = None, limit: int | None = None
@@ -259,7 +259,7 @@ class AsyncIntakeFormsClient:
 
     def __init__(self, client: AsyncKiketClient, project_id: ProjectId) -> None:
         self._resource = client.intake_forms
-        self.project_id = checked_project_id(project_id, "intake_forms")
+        self.project_id: ProjectId = checked_project_id(project_id, "intake_forms")
 
     async def list(
         self, active: bool | None = None, public: bool | None = None, limit: int | None = None

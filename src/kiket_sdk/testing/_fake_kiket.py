@@ -133,7 +133,7 @@ class FakeKiket(FakeKiketState):
         self._lock = threading.RLock()
         self._replays: dict[tuple[str, str, str], FakeResponse] = {}
         if jwks is not None:
-            self.jwks = _public_jwks(jwks)
+            self.jwks: dict[str, Any] = _public_jwks(jwks)
 
     # -- the core ---------------------------------------------------------------------------------
     def handle(
