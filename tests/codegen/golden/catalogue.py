@@ -250,7 +250,8 @@ class WebhookRegistry(Generic[_AC, _SC]):
         and, for the context, by a type checker through the overloads:
 
         - the event name is required: ``@sdk.webhook("issue.created")``, never a bare
-          ``@sdk.webhook``; ``version`` is ``v<number>`` (``"1"`` is ``"v1"``);
+          ``@sdk.webhook``; ``version`` is ``v<number>`` (``"1"`` and ``"V1"`` are ``"v1"``,
+          and each of these spellings selects the typed overload of a catalogued version);
         - ``async def h(event, ctx: HandlerContext)`` or ``def h(event, ctx:
           SyncHandlerContext)``; ``ctx`` may be left out; other parameters need defaults.
 
