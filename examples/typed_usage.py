@@ -106,6 +106,10 @@ sdk = KiketSDK(
 async def on_issue_created(event: IssueCreated, ctx: HandlerContext) -> Allow:
     """Async handler: awaitable helpers on ``HandlerContext``."""
     auth: AuthContext = ctx.auth
+    ctx.require_scopes("issues.read")  # raises ScopeError (answered 403) when not granted
+    client: AsyncKiketClient = ctx.client  # the delivery's client: its runtime token, its version
+    facts = (ctx.delivery_id, dict(ctx.headers), dict(ctx.settings), dict(ctx.payload_secrets))
+    print(type(client).__name__, ctx.extension_version, len(facts))
     seen.append(f"{ctx.event}@{ctx.event_version} {event.issue.title} via {auth.proof}")
     await ctx.endpoints.log_event("issue.seen", id=str(event.issue.id))
     ctx.defer(seen.append, "deferred after the answer")
@@ -166,6 +170,8 @@ def inspect_sdk(app: KiketSDK) -> list[str]:
     ]
     print(facts, app.settings, app.allowed_api_hosts, app.max_body_size, app.handler_timeout)
     print(type(app.app).__name__, type(app.router).__name__, type(app.pipeline).__name__)
+    clients: tuple[AsyncKiketClient, KiketClient] = (app.async_client, app.client)
+    print([type(c).__name__ for c in clients])
     return routes
 
 
@@ -174,6 +180,16 @@ async def host_lifespan(app: object) -> AsyncGenerator[None]:
     """How a host app runs the SDK's lifespan (deferred work, pools, ledger)."""
     async with sdk.lifespan(app):
         yield
+
+
+def serve() -> None:
+    """Production: ``uvicorn examples.typed_usage:sdk``, or this (blocks; $HOST and $PORT)."""
+    sdk.run(port=8080, log_level="info")
+
+
+async def shut_down() -> None:
+    """What a host does at its shutdown when it does not run `sdk.lifespan`."""
+    await sdk.aclose()
 
 
 # -- outbound clients ------------------------------------------------------------------------
@@ -273,6 +289,7 @@ def main() -> list[str]:
         finally:
             settle(sdk)
             route_outbound(sdk, previous)
+            asyncio.run(shut_down())
     print(inspect_sdk(sdk), sign_and_check(b"{}"), len(calls), len(telemetry))
     print(kiket_sdk.__version__, describe(ScopeError(["a", "b"], ["b"])))
     return seen
