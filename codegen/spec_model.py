@@ -150,6 +150,22 @@ class CatalogueEntry:
     operation_id: str
     summary: str
 
+    @property
+    def version_spellings(self) -> list[str]:
+        """The ``version=`` strings the typed overload accepts for this entry: each spelling
+        that registration normalises to ``version`` (``kiket_sdk._delivery.request.
+        normalize_version``: ``v1``, ``V1`` and ``1`` are one version); a date stays as written.
+        """
+        return version_spellings(self.version)
+
+
+def version_spellings(version: str) -> list[str]:
+    """``"v1"`` -> ``["v1", "V1", "1"]``; any other version (a date) -> ``[version]``."""
+    digits = version[1:]
+    if version.startswith("v") and digits.isascii() and digits.isdigit():
+        return [version, "V" + digits, digits]
+    return [version]
+
 
 def _ref_name(ref: str) -> str:
     return ref.rsplit("/", 1)[-1]

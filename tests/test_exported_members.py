@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +99,41 @@ def test_stores_module_example_runs() -> None:
     namespace: dict[str, object] = {}
     exec(compile(code.group(1), "kiket_sdk.stores docstring", "exec"), namespace)
     assert repr(namespace["sdk"].delivery_store) == "RedisDeliveryStore(prefix='my-ext:')"  # type: ignore[attr-defined]
+
+
+def _type_checking_imports(module_name: str) -> dict[str, str]:
+    """Name -> module of the ``if TYPE_CHECKING:`` imports in a package's ``__init__``."""
+    module = importlib.import_module(module_name)
+    tree = ast.parse(Path(module.__file__ or "").read_text())
+    found: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for statement in node.body:
+                assert isinstance(statement, ast.ImportFrom)
+                for alias in statement.names:
+                    found[alias.asname or alias.name] = str(statement.module)
+    return found
+
+
+@pytest.mark.parametrize("name", ["kiket_sdk", "kiket_sdk.testing"])
+def test_lazy_exports_are_visible_to_type_checkers(name: str) -> None:
+    """Type checkers read the ``TYPE_CHECKING`` imports (the lazy ``__getattr__`` is hidden
+    from them, so a misspelt name is an error, not ``Any``): they must name the same objects
+    as the run-time table."""
+    module = importlib.import_module(name)
+    exports: dict[str, str] = module._EXPORTS
+    assert _type_checking_imports(name) == exports
+    assert set(exports) <= set(module.__all__)
+    for attr, source in exports.items():
+        assert getattr(module, attr) is getattr(importlib.import_module(source), attr)
+
+
+def test_import_stays_lazy() -> None:
+    """``import kiket_sdk`` loads none of the modules behind its names."""
+    code = (
+        "import sys, kiket_sdk;"
+        "print(sorted(m for m in ('fastapi', 'httpx', 'pydantic', 'kiket_sdk._app',"
+        " 'kiket_sdk._generated.models') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

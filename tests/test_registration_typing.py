@@ -1,23 +1,33 @@
 """The typed ``webhook()`` overloads reject, for mypy --strict and pyright, the registrations
 that `tests/test_registration_mistakes.py` shows fail at run time: a context of the other handler
-kind, a parameter nothing is passed to, the decorator without its event. Correct handlers (with
-or without a context, with an un-annotated one) type-check clean, keeping their types.
+kind, a parameter nothing is passed to, the decorator without its event, a payload model of
+another event (or version). Correct handlers (with or without a context, with an un-annotated
+one, at any spelling of a catalogued version) type-check clean, keeping their types: parameter
+names included, so a decorated handler can be called with keywords.
 
-Each snippet line marked ``# WRONG`` must have an error, and no other line may have one.
+Each snippet line marked ``# WRONG`` must have an error, and no other line may have one; a line
+marked ``# WRONG: <Model>`` must have a message (error or note) that names the expected model.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args, get_origin, get_overloads, get_type_hints
 
 import mypy.api as mypy_api
 import pytest
 
 import kiket_sdk
+from kiket_sdk._delivery.handlers import check_route
+from kiket_sdk._generated.catalogue import EVENT_PAYLOADS, WebhookRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = Path(kiket_sdk.__file__).resolve().parent.parent
@@ -38,7 +48,7 @@ from kiket_sdk import (
     allow,
     webhook,
 )
-from kiket_sdk.events import IssueCreated
+from kiket_sdk.events import IssueCreated, IssueCreatedV2, SlaBreach
 
 sdk = KiketSDK(webhook_secret="s")
 
@@ -115,8 +125,39 @@ async def c1(event: IssueCreated, ctx: HandlerContext) -> None: ...
 def c2(event: dict[str, Any], ctx: SyncHandlerContext) -> None: ...
 
 
+@sdk.webhook("issue.created", version="V1")
+async def d1(event: IssueCreated, ctx: HandlerContext) -> None: ...
+
+
+@sdk.webhook("issue.created", version="1")
+def d2(event: IssueCreated, ctx: SyncHandlerContext) -> None: ...
+
+
+@sdk.webhook("issue.created", version="2")
+async def d3(event: IssueCreatedV2, ctx: HandlerContext) -> None: ...
+
+
+@sdk.webhook("issue.created", version="V2")
+def d4(event: IssueCreatedV2) -> None: ...
+
+
+@webhook("sla.breach", version="V1")
+async def d5(event: SlaBreach, ctx: HandlerContext) -> None: ...
+
+
 kept: Callable[[IssueCreated, HandlerContext], Coroutine[Any, Any, Allow]] = a1
 same: Callable[[dict[str, Any], SyncHandlerContext], None] = b4
+
+
+async def call_by_keyword(
+    event: IssueCreated, sla: SlaBreach, ctx: HandlerContext, sync_ctx: SyncHandlerContext
+) -> None:
+    answer: Allow = await a1(event=event, ctx=ctx)
+    sync_answer: Allow = a2(event=event, ctx=sync_ctx)
+    b4(event={}, ctx=sync_ctx, extra=2)
+    await c1(event=event, ctx=ctx)
+    await d5(event=sla, ctx=ctx)
+    print(answer, sync_answer)
 """
 WRONG = """\
 from __future__ import annotations
@@ -124,12 +165,12 @@ from __future__ import annotations
 from typing import Any
 
 from kiket_sdk import Allow, HandlerContext, KiketSDK, SyncHandlerContext, allow, webhook
-from kiket_sdk.events import IssueCreated
+from kiket_sdk.events import IssueCreated, IssueCreatedV2, SlaWarning
 
 sdk = KiketSDK(webhook_secret="s")
 
 
-@sdk.webhook("issue.created")  # WRONG
+@sdk.webhook("issue.created")  # WRONG: IssueCreated
 async def w1(event: IssueCreated, ctx: SyncHandlerContext) -> Allow:
     return allow()
 
@@ -180,11 +221,62 @@ def f(event: dict[str, Any]) -> None: ...
 
 sdk.webhook(f)  # WRONG
 webhook(f)  # WRONG
+
+
+@sdk.webhook("sla.breach")  # WRONG: SlaBreach
+async def w12(event: SlaWarning, ctx: HandlerContext) -> None: ...
+
+
+@webhook("sla.breach")  # WRONG: SlaBreach
+def w13(event: SlaWarning, ctx: SyncHandlerContext) -> None: ...
+
+
+@sdk.webhook("issue.created", version="V1")  # WRONG: IssueCreated
+async def w14(event: IssueCreatedV2, ctx: HandlerContext) -> None: ...
+
+
+@sdk.webhook("issue.created", version="1")  # WRONG: IssueCreated
+def w15(event: IssueCreatedV2) -> None: ...
+
+
+@sdk.webhook("issue.created")
+async def w16(event: IssueCreated, ctx: HandlerContext) -> None: ...
+
+
+async def call_wrongly(event: IssueCreated, ctx: HandlerContext) -> None:
+    await w16(event=event, context=ctx)  # WRONG
 """
 
 
 def _wrong_lines(source: str) -> set[int]:
     return {n for n, line in enumerate(source.splitlines(), 1) if "# WRONG" in line}
+
+
+def _expected_models(source: str) -> dict[int, str]:
+    """Line -> the model its ``# WRONG: <Model>`` marker says the message must name."""
+    return {
+        n: line.split("# WRONG:", 1)[1].strip()
+        for n, line in enumerate(source.splitlines(), 1)
+        if "# WRONG:" in line
+    }
+
+
+@dataclass
+class Report:
+    """One checker's findings on the two snippets: error lines per file, and every message
+    (errors and notes) on each line of ``wrong.py``."""
+
+    errors: dict[str, set[int]] = field(
+        default_factory=lambda: {"right.py": set(), "wrong.py": set()}
+    )
+    messages: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, file: str, line: int, severity: str, text: str) -> None:
+        name = Path(file).name
+        if severity == "error":
+            self.errors.setdefault(name, set()).add(line)
+        if name == "wrong.py":
+            self.messages[line].append(text)
 
 
 @pytest.fixture(scope="module")
@@ -195,15 +287,8 @@ def snippets(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _by_file(errors: list[tuple[str, int]]) -> dict[str, set[int]]:
-    found: dict[str, set[int]] = {"right.py": set(), "wrong.py": set()}
-    for name, line in errors:
-        found.setdefault(Path(name).name, set()).add(line)
-    return found
-
-
 @pytest.fixture(scope="module")
-def mypy_errors(snippets: Path) -> dict[str, set[int]]:
+def mypy_report(snippets: Path) -> Report:
     stdout, stderr, _ = mypy_api.run(
         [
             "--strict",
@@ -216,24 +301,34 @@ def mypy_errors(snippets: Path) -> dict[str, set[int]]:
             str(snippets / "wrong.py"),
         ]
     )
-    errors = []
+    report = Report()
     for line in (stdout + stderr).splitlines():
         parts = line.split(":", 3)
-        if len(parts) == 4 and parts[2].strip() == "error":
-            errors.append((parts[0], int(parts[1])))
-    return _by_file(errors)
+        if len(parts) == 4 and parts[1].isdigit():
+            report.add(parts[0], int(parts[1]), parts[2].strip(), parts[3])
+    return report
 
 
-def test_mypy_accepts_matching_handlers(mypy_errors: dict[str, set[int]]) -> None:
-    assert mypy_errors["right.py"] == set()
+def _names(text: str, model: str) -> bool:
+    return re.search(rf"\b{model}\b", text) is not None
 
 
-def test_mypy_rejects_each_mismatch(mypy_errors: dict[str, set[int]]) -> None:
-    assert mypy_errors["wrong.py"] == _wrong_lines(WRONG)
+def test_mypy_accepts_matching_handlers(mypy_report: Report) -> None:
+    assert mypy_report.errors["right.py"] == set()
+
+
+def test_mypy_rejects_each_mismatch(mypy_report: Report) -> None:
+    assert mypy_report.errors["wrong.py"] == _wrong_lines(WRONG)
+
+
+@pytest.mark.parametrize(("line", "model"), sorted(_expected_models(WRONG).items()))
+def test_mypy_names_the_expected_model(mypy_report: Report, line: int, model: str) -> None:
+    text = "\n".join(mypy_report.messages[line])
+    assert _names(text, model), text
 
 
 @pytest.fixture(scope="module")
-def pyright_errors(snippets: Path) -> dict[str, set[int]]:
+def pyright_report(snippets: Path) -> Report:
     pyright = shutil.which("pyright")
     if pyright is None:
         pytest.skip("pyright is not installed (python3 -m pip install pyright)")
@@ -257,19 +352,42 @@ def pyright_errors(snippets: Path) -> dict[str, set[int]]:
         timeout=600,
         check=False,
     )
-    report = json.loads(done.stdout)
-    return _by_file(
-        [
-            (d["file"], d["range"]["start"]["line"] + 1)
-            for d in report["generalDiagnostics"]
-            if d["severity"] == "error" and d.get("rule") != "reportUntypedFunctionDecorator"
-        ]
-    )
+    report = Report()
+    for d in json.loads(done.stdout)["generalDiagnostics"]:
+        if d.get("rule") != "reportUntypedFunctionDecorator":
+            report.add(d["file"], d["range"]["start"]["line"] + 1, d["severity"], d["message"])
+    return report
 
 
-def test_pyright_accepts_matching_handlers(pyright_errors: dict[str, set[int]]) -> None:
-    assert pyright_errors["right.py"] == set()
+def test_pyright_accepts_matching_handlers(pyright_report: Report) -> None:
+    assert pyright_report.errors["right.py"] == set()
 
 
-def test_pyright_rejects_each_mismatch(pyright_errors: dict[str, set[int]]) -> None:
-    assert pyright_errors["wrong.py"] == _wrong_lines(WRONG)
+def test_pyright_rejects_each_mismatch(pyright_report: Report) -> None:
+    assert pyright_report.errors["wrong.py"] == _wrong_lines(WRONG)
+
+
+@pytest.mark.parametrize(("line", "model"), sorted(_expected_models(WRONG).items()))
+def test_pyright_names_the_expected_model(pyright_report: Report, line: int, model: str) -> None:
+    text = "\n".join(pyright_report.messages[line])
+    assert _names(text, model), text
+
+
+def test_typed_versions_are_the_spellings_registration_accepts() -> None:
+    """Each catalogued (event, version) has one overload whose ``version`` literals are the
+    spellings `check_route` folds into that version (``v1``, ``V1``, ``1``)."""
+    typed: dict[tuple[str, str], set[str]] = {}
+    for signature in get_overloads(WebhookRegistry.webhook):
+        hints = get_type_hints(signature)
+        if get_origin(hints["event"]) is not Literal:
+            continue  # the str fallback
+        (event,) = get_args(hints["event"])
+        spellings = set(get_args(hints["version"]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a catalogued version never warns
+            versions = {check_route(event, spelling)[1] for spelling in spellings}
+        assert len(versions) == 1, (event, spellings)
+        version = versions.pop()
+        assert {version, version.upper(), version.removeprefix("v")} <= spellings
+        typed[event, version] = spellings
+    assert set(typed) == set(EVENT_PAYLOADS)

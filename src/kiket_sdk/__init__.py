@@ -164,5 +164,5 @@ __all__ = [
     "webhook",
 ]
 
-
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS, __all__)
+if not TYPE_CHECKING:  # checkers see the imports above; at run time a name loads on first use
+    __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS, __all__)

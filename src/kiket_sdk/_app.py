@@ -10,7 +10,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType, ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from kiket_sdk._client_options import checked_base_url
 from kiket_sdk._delivery import messages as msg
@@ -108,7 +108,7 @@ class _Marker(WebhookRegistry[HandlerContext, SyncHandlerContext]):
         return mark
 
 
-webhook = _Marker().webhook
+webhook: Final = _Marker().webhook
 """Mark a function as a handler without an SDK at hand; ``sdk.load(module)`` registers it.
 
 Example::
@@ -168,9 +168,9 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
     host (``"localhost:9999"`` is refused here, not at every delivery).
     """
 
-    allow = staticmethod(allow)
-    deny = staticmethod(deny)
-    pending = staticmethod(pending)
+    allow: Final = staticmethod(allow)
+    deny: Final = staticmethod(deny)
+    pending: Final = staticmethod(pending)
 
     def __init__(
         self,
@@ -203,8 +203,10 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
         title: str | None = None,
     ) -> None:
         self.manifest: ExtensionManifest | None = load_manifest(manifest_path)
-        self.extension_id = extension_id or (self.manifest.id if self.manifest else None)
-        self.extension_version = extension_version or (
+        self.extension_id: str | None = extension_id or (
+            self.manifest.id if self.manifest else None
+        )
+        self.extension_version: str | None = extension_version or (
             self.manifest.version if self.manifest else None
         )
         if settings is not None and not isinstance(settings, Mapping):
@@ -212,7 +214,9 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
             raise ConfigurationError(
                 f"settings must be a mapping of setting names to values, got {given}"
             )
-        self.settings = resolve_settings(self.manifest, settings, auto_env_secrets=auto_env_secrets)
+        self.settings: dict[str, Any] = resolve_settings(
+            self.manifest, settings, auto_env_secrets=auto_env_secrets
+        )
         if isinstance(webhook_secrets, str | bytes):
             raise ConfigurationError(
                 "webhook_secrets takes a list of secrets (all accepted, for rotation); for one "
@@ -227,29 +231,31 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
         if not secrets:
             resolved = resolve_webhook_secret(webhook_secret, self.manifest)
             secrets = [resolved] if resolved else []
-        self.base_url = checked_base_url(
+        self.base_url: str = checked_base_url(
             base_url or os.environ.get("KIKET_BASE_URL"),
             setting="base_url" if base_url else "KIKET_BASE_URL",
         )
-        self.workspace_token = workspace_token or os.environ.get("KIKET_WORKSPACE_TOKEN") or None
+        self.workspace_token: str | None = (
+            workspace_token or os.environ.get("KIKET_WORKSPACE_TOKEN") or None
+        )
         if isinstance(max_body_size, bool) or not isinstance(max_body_size, int):
             raise ConfigurationError("max_body_size must be a whole number of bytes")
         if max_body_size <= 0:
             raise ConfigurationError("max_body_size must be a positive number of bytes")
-        self.max_body_size = max_body_size
-        self.body_timeout = _seconds("body_timeout", body_timeout, zero_allowed=False)
-        self.claim_lease = _seconds("claim_lease", claim_lease, zero_allowed=False)
+        self.max_body_size: int = max_body_size
+        self.body_timeout: float = _seconds("body_timeout", body_timeout, zero_allowed=False)
+        self.claim_lease: float = _seconds("claim_lease", claim_lease, zero_allowed=False)
         _seconds("duplicate_wait", duplicate_wait, zero_allowed=True)
         _seconds("signature_tolerance", signature_tolerance, zero_allowed=True)
         _seconds("shutdown_grace", shutdown_grace, zero_allowed=True)
         if handler_timeout is not None:
             _seconds("handler_timeout", handler_timeout, zero_allowed=False)
-        self.allowed_api_hosts = _api_hosts(allowed_api_hosts)
-        self.debug = debug
-        self.title = title or (
+        self.allowed_api_hosts: tuple[str, ...] = _api_hosts(allowed_api_hosts)
+        self.debug: bool = debug
+        self.title: str = title or (
             f"{self.extension_id} webhooks" if self.extension_id else "Kiket extension"
         )
-        self.verifier = DeliveryVerifier(
+        self.verifier: DeliveryVerifier = DeliveryVerifier(
             secrets=secrets,
             tolerance=signature_tolerance,
             jwks=self._jwks,
@@ -267,19 +273,19 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
             setting = "telemetry_url" if telemetry_url else "KIKET_SDK_TELEMETRY_URL"
             url = checked_base_url(url, setting=setting, credentials_allowed=True)
         self._telemetry_on, self._telemetry_url = telemetry_on, url
-        self.telemetry = TelemetryReporter(
+        self.telemetry: TelemetryReporter = TelemetryReporter(
             feedback_hook=feedback_hook if telemetry_on else None,
             target=self._telemetry_target(url) if telemetry_on else None,
         )
-        self.handler_timeout = handler_timeout
+        self.handler_timeout: float | None = handler_timeout
         if delivery_store is None:
             from kiket_sdk._stores import check_store_env
 
             check_store_env()
-        self.delivery_store = delivery_store
-        self.deduplicate = deduplicate
-        self.duplicate_wait = duplicate_wait
-        self.shutdown_grace = shutdown_grace
+        self.delivery_store: DeliveryStore | None = delivery_store
+        self.deduplicate: bool = deduplicate
+        self.duplicate_wait: float = duplicate_wait
+        self.shutdown_grace: float = shutdown_grace
         self._handlers: dict[tuple[str, str], HandlerSpec] = {}
         self._jwks_cache: JWKSCache | None = None
         self._async_client: AsyncKiketClient | None = None

@@ -93,8 +93,8 @@ class ScopeError(KiketSDKError):
     """
 
     def __init__(self, required: Sequence[str], missing: Sequence[str]) -> None:
-        self.required_scopes = list(required)
-        self.missing_scopes = list(missing)
+        self.required_scopes: list[str] = list(required)
+        self.missing_scopes: list[str] = list(missing)
         super().__init__(f"Insufficient scopes: missing {', '.join(self.missing_scopes)}")
 
 

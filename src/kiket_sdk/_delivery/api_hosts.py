@@ -59,7 +59,7 @@ class ApiHostPolicy:
 
     def __init__(self, base_url: str, allowed_api_hosts: Sequence[str] | None = None) -> None:
         configured = _origin(urlsplit(base_url.strip()))
-        self.scheme = configured[0] if configured else "https"
+        self.scheme: str = configured[0] if configured else "https"
         self.allowed: tuple[tuple[str, int | None], ...] = tuple(
             dict.fromkeys(
                 ([(configured[1], configured[2])] if configured else [])

@@ -110,7 +110,7 @@ class DeliveryPipeline:
         self._idle: asyncio.Event | None = None
         self._unhandled_logged: set[tuple[str, str]] = set()
         self._refused_hosts: set[str] = set()
-        self.accepting = True
+        self.accepting: bool = True
         self.lifespan: Literal["unknown", "running", "none"] = "unknown"
         """``"running"``: a lifespan will shut this pipeline down (``sdk.lifespan``); ``"none"``:
         the caller knows there is none and settles each delivery (the testing kit);

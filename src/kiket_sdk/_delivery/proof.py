@@ -119,7 +119,7 @@ class DeliveryVerifier:
         extension_id: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.secrets = tuple(s for s in secrets if s)
+        self.secrets: tuple[str, ...] = tuple(s for s in secrets if s)
         self._keys_for: tuple[str, ...] | None = None
         self._keys: tuple[bytes, ...] = ()
         self.tolerance = tolerance

@@ -147,7 +147,7 @@ class FakeKiket(FakeKiketState):
         self._replays: dict[tuple[str, str, str], FakeResponse] = {}
         self.routes: dict[str, Route] = dict(ROUTES)
         if jwks is not None:
-            self.jwks = _public_jwks(jwks)
+            self.jwks: dict[str, Any] = _public_jwks(jwks)
 
     # -- answers set by the test -------------------------------------------------------------------
     def route(self, operation_id: str) -> Callable[[Route], Route]:

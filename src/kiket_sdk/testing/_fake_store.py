@@ -53,8 +53,8 @@ class FakeKiketState:
         rate_limit_window: float = 60.0,
         webhook_base_url: str = "https://kiket.dev",
     ) -> None:
-        self.rate_limiter = RateLimiter(rate_limit, rate_limit_window)
-        self.webhook_base_url = webhook_base_url.rstrip("/")
+        self.rate_limiter: RateLimiter = RateLimiter(rate_limit, rate_limit_window)
+        self.webhook_base_url: str = webhook_base_url.rstrip("/")
         self.jwks: dict[str, Any] = {"keys": []}
         self._ids = itertools.count(1)
         self.tables: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}

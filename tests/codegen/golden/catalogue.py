@@ -21,6 +21,7 @@ from typing import (
     Final,
     Generic,
     Literal,
+    ParamSpec,
     Protocol,
     TypeAlias,
     TypeVar,
@@ -40,7 +41,10 @@ if TYPE_CHECKING:
 __all__ = [
     "EVENT_PAYLOADS",
     "KNOWN_EVENTS",
+    "AsyncHandler",
+    "ContextFreeHandler",
     "KnownEvent",
+    "SyncHandler",
     "SyncHandlerResult",
     "TypedHandlerDecorator",
     "UntypedHandlerDecorator",
@@ -81,60 +85,127 @@ SyncHandlerResult: TypeAlias = (
 so a type checker rejects an ``async def`` handler that annotates its context
 ``SyncHandlerContext``: that handler would return a coroutine."""
 
-_E = TypeVar("_E")
-_P = TypeVar("_P")
+_E = TypeVar("_E", contravariant=True)  # the payload a handler accepts
+_C = TypeVar("_C", contravariant=True)  # the context a handler accepts
+_HP = ParamSpec("_HP")  # a handler's own parameters (names included)
+_HR = TypeVar("_HR", covariant=True)  # a handler's own return type
+_Payload = TypeVar("_Payload", covariant=True)
+_AC = TypeVar("_AC", covariant=True)  # the context of an async handler: HandlerContext
+_SC = TypeVar("_SC", covariant=True)  # the context of a plain def handler: SyncHandlerContext
+_P = ParamSpec("_P")
 _R = TypeVar("_R")
-_SR = TypeVar("_SR", bound=SyncHandlerResult)
-_AC = TypeVar("_AC")  # the context of an async handler: HandlerContext
-_SC = TypeVar("_SC")  # the context of a plain def handler: SyncHandlerContext
+
+# Each handler shape is a callable protocol with two overloads: the first is the call the SDK
+# makes (checked: payload, context, return), the second captures the handler's own signature
+# in `_HP` and `_HR`, so that the decorator returns the handler's type unchanged (its parameter
+# names included: `await on_created(event=e, ctx=c)` type-checks).
 
 
-class TypedHandlerDecorator(Protocol[_E, _AC, _SC]):
+class AsyncHandler(Protocol[_E, _C, _HP, _HR]):
+    """An ``async def`` handler that the SDK calls as ``await handler(event, ctx)`` with a
+    payload of type ``_E`` and a context of type ``_C`` (``HandlerContext``)."""
+
+    @overload
+    def __call__(self, event: _E, ctx: _C, /) -> Coroutine[Any, Any, Any]: ...
+
+    @overload
+    def __call__(self, *args: _HP.args, **kwargs: _HP.kwargs) -> _HR: ...
+
+
+class SyncHandler(Protocol[_E, _C, _HP, _HR]):
+    """A plain ``def`` handler that the SDK calls as ``handler(event, ctx)`` (in a worker
+    thread) with a payload of type ``_E`` and a context of type ``_C``
+    (``SyncHandlerContext``); it returns a `SyncHandlerResult`, never a coroutine."""
+
+    @overload
+    def __call__(self, event: _E, ctx: _C, /) -> SyncHandlerResult: ...
+
+    @overload
+    def __call__(self, *args: _HP.args, **kwargs: _HP.kwargs) -> _HR: ...
+
+
+# pyright infers this protocol covariant in `_E` (its catch-all overload accepts any call);
+# the first overload, the SDK's call, is what fixes it as contravariant.
+class ContextFreeHandler(Protocol[_E, _HP, _HR]):  # pyright: ignore[reportInvalidTypeVarUse]
+    """A handler of either kind that takes no context: ``handler(event)`` with a payload of
+    type ``_E``."""
+
+    @overload
+    def __call__(self, event: _E, /) -> object: ...
+
+    @overload
+    def __call__(self, *args: _HP.args, **kwargs: _HP.kwargs) -> _HR: ...
+
+
+class TypedHandlerDecorator(Protocol[_Payload, _AC, _SC]):
     """What ``webhook(<catalogued event>)`` returns: accepts a handler of that payload type
     (or of the plain JSON ``dict``) that takes the context of its kind -- ``async def h(event,
-    ctx: HandlerContext)`` or ``def h(event, ctx: SyncHandlerContext)`` -- or no context."""
+    ctx: HandlerContext)`` or ``def h(event, ctx: SyncHandlerContext)`` -- or no context, and
+    returns it unchanged."""
+
+    @overload
+    def __call__(self, handler: AsyncHandler[_Payload, _AC, _P, _R], /) -> Callable[_P, _R]: ...
+
+    @overload
+    def __call__(self, handler: SyncHandler[_Payload, _SC, _P, _R], /) -> Callable[_P, _R]: ...
+
+    @overload
+    def __call__(self, handler: ContextFreeHandler[_Payload, _P, _R], /) -> Callable[_P, _R]: ...
 
     @overload
     def __call__(
-        self, handler: Callable[[_E, _AC], Coroutine[Any, Any, _R]], /
-    ) -> Callable[[_E, _AC], Coroutine[Any, Any, _R]]: ...
-
-    @overload
-    def __call__(self, handler: Callable[[_E, _SC], _SR], /) -> Callable[[_E, _SC], _SR]: ...
+        self, handler: AsyncHandler[builtins.dict[str, Any], _AC, _P, _R], /
+    ) -> Callable[_P, _R]: ...
 
     @overload
     def __call__(
-        self, handler: Callable[[builtins.dict[str, Any], _AC], Coroutine[Any, Any, _R]], /
-    ) -> Callable[[builtins.dict[str, Any], _AC], Coroutine[Any, Any, _R]]: ...
+        self, handler: SyncHandler[builtins.dict[str, Any], _SC, _P, _R], /
+    ) -> Callable[_P, _R]: ...
 
     @overload
     def __call__(
-        self, handler: Callable[[builtins.dict[str, Any], _SC], _SR], /
-    ) -> Callable[[builtins.dict[str, Any], _SC], _SR]: ...
+        self, handler: ContextFreeHandler[builtins.dict[str, Any], _P, _R], /
+    ) -> Callable[_P, _R]: ...
 
-    @overload
-    def __call__(self, handler: Callable[[_E], _R], /) -> Callable[[_E], _R]: ...
-
+    # The union of the shapes above (it accepts nothing they reject). pyright explains a call
+    # that matches no overload by the last one, so this one makes its message list every
+    # accepted shape with the expected payload model (mypy lists the overloads themselves).
     @overload
     def __call__(
-        self, handler: Callable[[builtins.dict[str, Any]], _R], /
-    ) -> Callable[[builtins.dict[str, Any]], _R]: ...
+        self,
+        handler: AsyncHandler[_Payload, _AC, _P, _R]
+        | SyncHandler[_Payload, _SC, _P, _R]
+        | ContextFreeHandler[_Payload, _P, _R]
+        | AsyncHandler[builtins.dict[str, Any], _AC, _P, _R]
+        | SyncHandler[builtins.dict[str, Any], _SC, _P, _R]
+        | ContextFreeHandler[builtins.dict[str, Any], _P, _R],
+        /,
+    ) -> Callable[_P, _R]: ...
 
 
 class UntypedHandlerDecorator(Protocol[_AC, _SC]):
     """What ``webhook(<any other event>)`` returns: the payload type is the handler's choice;
-    the context must still be of the handler's kind (see `TypedHandlerDecorator`)."""
+    the context must still be of the handler's kind (see `TypedHandlerDecorator`). Returns
+    the handler unchanged."""
 
+    @overload
+    def __call__(self, handler: AsyncHandler[Any, _AC, _P, _R], /) -> Callable[_P, _R]: ...
+
+    @overload
+    def __call__(self, handler: SyncHandler[Any, _SC, _P, _R], /) -> Callable[_P, _R]: ...
+
+    @overload
+    def __call__(self, handler: ContextFreeHandler[Any, _P, _R], /) -> Callable[_P, _R]: ...
+
+    # The union of the shapes above, for pyright's message (see `TypedHandlerDecorator`).
     @overload
     def __call__(
-        self, handler: Callable[[_P, _AC], Coroutine[Any, Any, _R]], /
-    ) -> Callable[[_P, _AC], Coroutine[Any, Any, _R]]: ...
-
-    @overload
-    def __call__(self, handler: Callable[[_P, _SC], _SR], /) -> Callable[[_P, _SC], _SR]: ...
-
-    @overload
-    def __call__(self, handler: Callable[[_P], _R], /) -> Callable[[_P], _R]: ...
+        self,
+        handler: AsyncHandler[Any, _AC, _P, _R]
+        | SyncHandler[Any, _SC, _P, _R]
+        | ContextFreeHandler[Any, _P, _R],
+        /,
+    ) -> Callable[_P, _R]: ...
 
 
 class WebhookRegistry(Generic[_AC, _SC]):
@@ -152,7 +223,7 @@ class WebhookRegistry(Generic[_AC, _SC]):
         self,
         event: Literal["widget.created"],
         *,
-        version: Literal["v1"] = "v1",
+        version: Literal["v1", "V1", "1"] = "v1",
         required_scopes: Sequence[str] | None = None,
     ) -> TypedHandlerDecorator[WidgetCreated, _AC, _SC]: ...
 
@@ -161,7 +232,7 @@ class WebhookRegistry(Generic[_AC, _SC]):
         self,
         event: Literal["widget.created"],
         *,
-        version: Literal["v2"],
+        version: Literal["v2", "V2", "2"],
         required_scopes: Sequence[str] | None = None,
     ) -> TypedHandlerDecorator[WidgetCreatedV2, _AC, _SC]: ...
 
@@ -179,7 +250,8 @@ class WebhookRegistry(Generic[_AC, _SC]):
         and, for the context, by a type checker through the overloads:
 
         - the event name is required: ``@sdk.webhook("issue.created")``, never a bare
-          ``@sdk.webhook``; ``version`` is ``v<number>`` (``"1"`` is ``"v1"``);
+          ``@sdk.webhook``; ``version`` is ``v<number>`` (``"1"`` and ``"V1"`` are ``"v1"``,
+          and each of these spellings selects the typed overload of a catalogued version);
         - ``async def h(event, ctx: HandlerContext)`` or ``def h(event, ctx:
           SyncHandlerContext)``; ``ctx`` may be left out; other parameters need defaults.
 
