@@ -110,8 +110,8 @@ class Endpoints(GeneratedEndpoints[KiketClient]):
         self, client: KiketClient, *, extension_id: str | None, event_version: str | None
     ) -> None:
         super().__init__(client)
-        self.extension_id = extension_id or None
-        self.event_version = event_version or None
+        self.extension_id: str | None = extension_id or None
+        self.event_version: str | None = event_version or None
 
     @functools.cached_property
     def secrets(self) -> SecretManager:
@@ -181,8 +181,8 @@ class AsyncEndpoints(GeneratedAsyncEndpoints[AsyncKiketClient]):
         self, client: AsyncKiketClient, *, extension_id: str | None, event_version: str | None
     ) -> None:
         super().__init__(client)
-        self.extension_id = extension_id or None
-        self.event_version = event_version or None
+        self.extension_id: str | None = extension_id or None
+        self.event_version: str | None = event_version or None
 
     @functools.cached_property
     def secrets(self) -> AsyncSecretManager:

@@ -174,10 +174,10 @@ class TelemetrySender:
         self.hook_timeout = hook_timeout
         self.warn_interval = warn_interval
         self._transport = transport
-        self.sent = 0
-        self.failed = 0
-        self.dropped = 0
-        self.hook_errors = 0
+        self.sent: int = 0
+        self.failed: int = 0
+        self.dropped: int = 0
+        self.hook_errors: int = 0
         self._reset()
         TelemetrySender._instances.add(self)
 
@@ -342,7 +342,7 @@ class TelemetryReporter:
     ) -> None:
         self.feedback_hook = feedback_hook
         self.target = target
-        self.sender = sender if sender is not None else TelemetrySender.shared()
+        self.sender: TelemetrySender = sender if sender is not None else TelemetrySender.shared()
 
     @property
     def active(self) -> bool:
