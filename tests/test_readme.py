@@ -49,10 +49,13 @@ def test_readme_recipe_survives_a_suite_of_tests(pytester: pytest.Pytester) -> N
     ]
     pytester.makepyfile(
         main=_block("# main.py"),
-        test_main="from main import sdk\n" + "\n".join([*tests, _block("async def test_async")]),
+        test_main="from main import sdk\n" + "\n".join(tests),
+        test_async=_block("# test_async.py"),
     )
-    pytester.makeini("[pytest]\nasyncio_mode = auto\n")
-    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-p", "no:randomly")
+    # pytest-asyncio in its default (strict) mode, as a user's project has it
+    result = pytester.runpytest_subprocess(
+        "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-o", "asyncio_mode=strict"
+    )
     result.assert_outcomes(passed=4)
 
 
