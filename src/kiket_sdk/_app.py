@@ -41,6 +41,7 @@ from kiket_sdk._telemetry import (
     telemetry_opted_out,
 )
 from kiket_sdk._version import __version__
+from kiket_sdk.observation import DeliveryObserver, DeliveryObservers
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
@@ -295,8 +296,37 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
         self._endpoint: WebhookEndpoint | None = None
         self._router: APIRouter | None = None
         self._memory_ledger: DeliveryStore | None = None
+        self.observers: DeliveryObservers = DeliveryObservers()
+        """The registered delivery observers (see `observe`)."""
 
     # -- registration ---------------------------------------------------------------------
+
+    def observe(self, observer: DeliveryObserver) -> DeliveryObserver:
+        """Report every step of every delivery to ``observer`` (from the next delivery on).
+
+        ``observer`` is any callable taking one ``kiket_sdk.observation.Observation``: a frozen
+        record of a delivery's start, its proof, the ledger's decision, each outbound API call,
+        its end and its deferred jobs (the order and the fields are in
+        ``kiket_sdk.observation``). It is called synchronously on the thread that made the step,
+        so keep it quick; one that raises is logged and never breaks a delivery. Returns
+        ``observer``, so it also works as a decorator; `unobserve` removes it.
+        ``kiket_sdk.otel.instrument(sdk)`` is such an observer (OpenTelemetry spans and metrics).
+
+        Example::
+
+            from kiket_sdk.observation import DeliveryEnded, Observation
+
+            @sdk.observe
+            def slow_answers(record: Observation) -> None:
+                if isinstance(record, DeliveryEnded) and record.duration > 1.0:
+                    logger.warning("delivery %s took %.1f s", record.delivery_id, record.duration)
+        """
+        return self.observers.add(observer)
+
+    def unobserve(self, observer: DeliveryObserver) -> None:
+        """Stop reporting to ``observer`` (deliveries already started still report to it);
+        ``ValueError`` when it was not registered."""
+        self.observers.remove(observer)
 
     def register(
         self,
@@ -505,6 +535,7 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
             telemetry=self.telemetry,
             shutdown_grace=self.shutdown_grace,
             on_close=close_created_store,
+            observers=self.observers,
         )
 
     # -- serving -------------------------------------------------------------------------

@@ -14,7 +14,10 @@ Design:
   encoding and decoding steps live in ``_request_codec``; defaults, ``NOT_GIVEN``, the option
   types and ``RateLimitInfo`` in ``_client_options`` (re-exported here).
 - ``SyncAPIClient`` / ``AsyncAPIClient`` differ only in send, sleep and close; everything else
-  lives in ``_BaseAPIClient``. Subclasses (the generated ``KiketClient``) should expose their
+  lives in ``_BaseAPIClient``.
+- Every request sent during an observed delivery (``kiket_sdk.observation.current_delivery`` is
+  set) is reported to it as an ``OutboundCall``, one per attempt; otherwise that check is one
+  context-variable read per attempt. Subclasses (the generated ``KiketClient``) should expose their
   resources as ``functools.cached_property`` so a copy builds its own lazily, and list any extra
   state a copy must keep in ``_copied_attributes``.
 
@@ -78,6 +81,7 @@ from kiket_sdk._request_codec import (
 )
 from kiket_sdk._retry import RETRYABLE_STATUSES, is_retryable_request
 from kiket_sdk._retry import retry_delay as _retry_delay
+from kiket_sdk.observation import ObservedDelivery, OutboundCall, current_delivery
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -100,6 +104,34 @@ _RETRYABLE_TRANSPORT_ERRORS = (
     httpx.NetworkError,
     httpx.RemoteProtocolError,
 )
+
+
+def _report_call(
+    observed: ObservedDelivery,
+    request: httpx.Request,
+    response: httpx.Response | None,
+    error: BaseException | None,
+    started: float,
+    resend_count: int,
+) -> None:
+    """Tell ``observed`` of one attempt (``started``: ``time.perf_counter()`` before sending)."""
+    duration = time.perf_counter() - started
+    url = request.url
+    observed.emit(
+        OutboundCall(
+            observed,
+            method=request.method,
+            url=str(url),
+            path=url.path,
+            status=None if response is None else response.status_code,
+            request_body=request.content,
+            response_body=None if response is None else response.content,
+            started_at=time.time() - duration,
+            duration=duration,
+            resend_count=resend_count,
+            error=None if error is None else type(error).__name__,
+        )
+    )
 
 
 class _BaseAPIClient(Generic[_HttpxClientT]):
@@ -346,13 +378,19 @@ class SyncAPIClient(_BaseAPIClient[httpx.Client]):
         retryable = self._max_retries > 0 and is_retryable_request(request.method, request.headers)
         retries_done = 0
         while True:
+            observed = current_delivery.get()
+            started = time.perf_counter() if observed is not None else 0.0
             try:
                 response = self._http().send(request)
             except httpx.TransportError as exc:
+                if observed is not None:
+                    _report_call(observed, request, None, exc, started, retries_done)
                 delay = self._delay_after_error(exc, retries_done, retryable)
                 if delay is None:
                     raise connection_error(exc, request) from exc
             else:
+                if observed is not None:
+                    _report_call(observed, request, response, None, started, retries_done)
                 self._observe(response)
                 if response.is_success:
                     return response
@@ -482,9 +520,13 @@ class AsyncAPIClient(_BaseAPIClient[httpx.AsyncClient]):
         retryable = self._max_retries > 0 and is_retryable_request(request.method, request.headers)
         retries_done = 0
         while True:
+            observed = current_delivery.get()
+            started = time.perf_counter() if observed is not None else 0.0
             try:
                 response = await self._pools.current().send(request)
             except httpx.TransportError as exc:
+                if observed is not None:
+                    _report_call(observed, request, None, exc, started, retries_done)
                 delay = self._delay_after_error(exc, retries_done, retryable)
                 if delay is None:
                     raise connection_error(exc, request) from exc
@@ -499,6 +541,8 @@ class AsyncAPIClient(_BaseAPIClient[httpx.AsyncClient]):
                     request=request,
                 ) from exc
             else:
+                if observed is not None:
+                    _report_call(observed, request, response, None, started, retries_done)
                 self._observe(response)
                 if response.is_success:
                     return response

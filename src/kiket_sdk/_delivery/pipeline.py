@@ -11,6 +11,10 @@
 6. **run** -- `dispatch.HandlerRunner` calls the handler; the ledger records its answer;
 7. **after** -- ``ctx.defer`` work runs once the answer is on its way; shutdown waits for it.
 
+With observers registered (`kiket_sdk.observation`), each step is reported to them, and the
+delivery is the context's `kiket_sdk.observation.current_delivery` while it is served (its
+outbound calls and deferred jobs report to it); with none, the only cost is one attribute test.
+
 Nothing raises out of `DeliveryPipeline.handle`.
 """
 
@@ -21,6 +25,7 @@ import difflib
 import inspect
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -36,7 +41,7 @@ from kiket_sdk._delivery.dispatch import HandlerRunner, scope_answer
 from kiket_sdk._delivery.envelope import Envelope, read_envelope
 from kiket_sdk._delivery.handlers import HandlerSpec
 from kiket_sdk._delivery.json_codec import JSONRuleError, parse_object
-from kiket_sdk._delivery.ledger import Ledger, Ticket
+from kiket_sdk._delivery.ledger import DUPLICATE_HEADER, Ledger, Ticket
 from kiket_sdk._delivery.proof import DeliveryVerifier, Proof
 from kiket_sdk._delivery.request import Delivery, normalize_version
 from kiket_sdk._exceptions import (
@@ -46,6 +51,17 @@ from kiket_sdk._exceptions import (
 )
 from kiket_sdk._generated.models import EventEnvelope
 from kiket_sdk._telemetry import TelemetryRecord, TelemetryReporter
+from kiket_sdk.observation import (
+    DeferredEnded,
+    DeferredStarted,
+    DeliveryEnded,
+    DeliveryObservers,
+    LedgerChecked,
+    LedgerOutcome,
+    ObservedDelivery,
+    ProofChecked,
+    current_delivery,
+)
 
 __all__ = ["DeliveryPipeline"]
 
@@ -76,7 +92,8 @@ class DeliveryPipeline:
     Collaborators are passed in, each for what it does: ``handlers`` by (event, version),
     the ``verifier``, the ``ledger``, the ``runner``; ``settings`` and the extension's id and
     version go into every context; ``api_hosts`` decides where credentials may go;
-    ``telemetry`` hears of failed deferred work; ``shutdown_grace`` is in seconds.
+    ``telemetry`` hears of failed deferred work; ``observers`` (shared with the SDK, so
+    observers added later count) hear of every step; ``shutdown_grace`` is in seconds.
     """
 
     def __init__(
@@ -93,6 +110,7 @@ class DeliveryPipeline:
         telemetry: TelemetryReporter | None = None,
         shutdown_grace: float = 30.0,
         on_close: Callable[[], Awaitable[None]] | None = None,
+        observers: DeliveryObservers | None = None,
     ) -> None:
         self.handlers = handlers
         self.verifier = verifier
@@ -105,6 +123,7 @@ class DeliveryPipeline:
         self.telemetry = telemetry
         self.shutdown_grace = shutdown_grace
         self._on_close = on_close
+        self.observers = observers if observers is not None else DeliveryObservers()
         self._background: set[asyncio.Task[None]] = set()
         self._inflight = 0
         self._idle: asyncio.Event | None = None
@@ -123,15 +142,41 @@ class DeliveryPipeline:
         """Serve one delivery; always returns an `Answer`."""
         if not self.accepting:
             return failure(503, msg.SHUTTING_DOWN, retry_after=_RETRY_AFTER_SHUTDOWN)
+        if self.observers.observers:
+            return await self._handle_observed(delivery)
+        return await self._serve(delivery, None)
+
+    async def _handle_observed(self, delivery: Delivery) -> Answer:
+        observed = self.observers.start(
+            delivery.event, delivery.version, delivery.headers, delivery.body
+        )
+        token = current_delivery.set(observed)
+        try:  # the deferred jobs spawned in here inherit the context variable
+            return await self._serve(delivery, observed)
+        finally:
+            current_delivery.reset(token)
+
+    async def _serve(self, delivery: Delivery, observed: ObservedDelivery | None) -> Answer:
         self._inflight += 1
         try:
-            answer = await self._process(delivery)
+            answer = await self._process(delivery, observed)
         except _Rejected as rejected:
             answer = rejected.answer
         finally:
             self._inflight -= 1
             if self._inflight == 0 and self._idle is not None:
                 self._idle.set()
+        if observed is not None:
+            observed.emit(
+                DeliveryEnded(
+                    observed,
+                    answer.status,
+                    answer.body,
+                    observed.delivery_id,
+                    time.perf_counter() - observed.started,
+                    len(answer.deferred),
+                )
+            )
         if answer.deferred:
             for call in answer.deferred:
                 answer.jobs.append(self._spawn(self._run_deferred(call)))
@@ -153,10 +198,12 @@ class DeliveryPipeline:
             await asyncio.gather(*answer.jobs, return_exceptions=True)  # each logs its failure
             answer.jobs = [job for job in answer.jobs if not job.done()]
 
-    async def _process(self, delivery: Delivery) -> Answer:
+    async def _process(self, delivery: Delivery, observed: ObservedDelivery | None) -> Answer:
         try:
             self.verifier.check_signature(delivery.body, delivery.headers)
         except WebhookVerificationError as exc:
+            if observed is not None:
+                observed.emit(ProofChecked(observed, "hmac", str(exc)))
             return failure(401, str(exc))
         if delivery.version is None:
             return failure(400, msg.MISSING_VERSION)
@@ -164,17 +211,27 @@ class DeliveryPipeline:
         if spec is None:
             return self._no_handler(delivery.event, delivery.version)
         payload, envelope = self._read_body(spec, delivery.body)
+        if observed is not None:
+            observed.delivery_id = envelope.event_id
         try:
             proof = await self.verifier.prove(delivery.headers, envelope.runtime_token)
-        except SigningKeysUnavailableError as exc:
-            return failure(503, str(exc), retry_after=exc.retry_after)
-        except WebhookVerificationError as exc:
+        except WebhookVerificationError as exc:  # SigningKeysUnavailableError included
+            if observed is not None:
+                mode = self.verifier.mode
+                observed.emit(ProofChecked(observed, "none" if mode == "off" else mode, str(exc)))
+            if isinstance(exc, SigningKeysUnavailableError):
+                return failure(503, str(exc), retry_after=exc.retry_after)
             return failure(401, str(exc))
         if proof.covers_body and not _names_route(envelope, spec):
             # The signature covers the body's event name and version, not the URL: a body for
             # one route posted to another is refused before it can bind the signature there.
             route = msg.echo(f"{spec.event}@{spec.version}")
-            return failure(401, msg.EVENT_MISMATCH.format(route=route))
+            refused = msg.EVENT_MISMATCH.format(route=route)
+            if observed is not None:
+                observed.emit(ProofChecked(observed, proof.kind, refused))
+            return failure(401, refused)
+        if observed is not None:
+            observed.emit(ProofChecked(observed, proof.kind))
         auth = _auth_context(envelope, proof)
         missing = auth.missing_scopes(spec.required_scopes)
         if missing:
@@ -186,6 +243,8 @@ class DeliveryPipeline:
             proof=proof,
             event_key=envelope.event_key,
         )
+        if observed is not None:
+            observed.emit(LedgerChecked(observed, _ledger_outcome(entered)))
         if isinstance(entered, Answer):
             return entered
         facts = DeliveryFacts(
@@ -287,6 +346,10 @@ class DeliveryPipeline:
     async def _run_deferred(self, call: DeferredCall) -> None:
         fn, args, kwargs = call
         name = getattr(fn, "__qualname__", repr(fn))
+        observed = current_delivery.get()  # set when the delivery that deferred it is observed
+        started = time.perf_counter() if observed is not None else 0.0
+        if observed is not None:
+            observed.emit(DeferredStarted(observed, name, time.time()))
         try:
             if inspect.iscoroutinefunction(fn):
                 await fn(*args, **kwargs)
@@ -295,6 +358,9 @@ class DeliveryPipeline:
                 if inspect.isawaitable(result):
                     await result
         except Exception as exc:
+            if observed is not None:
+                duration = time.perf_counter() - started
+                observed.emit(DeferredEnded(observed, name, duration, type(exc).__name__))
             logger.exception("deferred work %s failed", name)
             if self.telemetry is not None:
                 self.telemetry.report(
@@ -309,6 +375,9 @@ class DeliveryPipeline:
                         metadata={"function": name},
                     )
                 )
+        else:
+            if observed is not None:
+                observed.emit(DeferredEnded(observed, name, time.perf_counter() - started))
 
     @property
     def pending_deferred(self) -> int:
@@ -350,6 +419,21 @@ def _closest_route(
     routes = {f"{e}@{v}".lower(): f"{e}@{v}" for e, v in handlers}
     match = difflib.get_close_matches(asked, routes, n=1, cutoff=0.6)
     return routes[match[0]] if match else None
+
+
+def _ledger_outcome(entered: Answer | Ticket | None) -> LedgerOutcome:
+    """Name what `Ledger.begin` decided (its answers are told apart by status, see there)."""
+    if entered is None:
+        return "not_recorded"
+    if isinstance(entered, Ticket):
+        return "first_run"
+    if DUPLICATE_HEADER in entered.headers:
+        return "duplicate"
+    if entered.status == 401:
+        return "proof_reused"
+    if entered.status == 409:
+        return "in_progress"
+    return "unavailable"
 
 
 def _names_route(envelope: Envelope, spec: HandlerSpec) -> bool:

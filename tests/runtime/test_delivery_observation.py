@@ -1,0 +1,177 @@
+"""Delivery observation: the exact records an observer gets, in order, for the main cases."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from kiket_sdk import Allow, HandlerContext, KiketSDK, allow
+from kiket_sdk.events import IssueCreated
+from kiket_sdk.observation import (
+    DeferredEnded,
+    DeferredStarted,
+    DeliveryEnded,
+    DeliveryStarted,
+    LedgerChecked,
+    Observation,
+    OutboundCall,
+    ProofChecked,
+    current_delivery,
+)
+from kiket_sdk.testing import FakeKiket, deliver, event_payload
+
+SECRET = "whsec_observation"
+EXT_ID = "com.example.observed"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeKiket]:
+    kiket = FakeKiket(strict_responses=True)
+    with kiket.serve():
+        yield kiket
+
+
+def observed_sdk(fake: FakeKiket) -> tuple[KiketSDK, list[Observation]]:
+    """An SDK whose handler makes two outbound calls and defers one job, and its records."""
+    assert fake.url is not None
+    sdk = KiketSDK(
+        webhook_secret=SECRET,
+        base_url=fake.url,
+        workspace_token="wk_observed",
+        extension_id=EXT_ID,
+        telemetry_enabled=False,
+    )
+    ran: list[str] = []
+
+    async def notify(issue_id: int) -> None:
+        ran.append(f"notified {issue_id}")
+
+    @sdk.webhook("issue.created", version="v1")
+    async def on_issue(event: IssueCreated, ctx: HandlerContext) -> Allow:
+        await ctx.endpoints.rate_limit()
+        await ctx.endpoints.log_event("issue.seen", id=event.issue.id)
+        ctx.defer(notify, event.issue.id)
+        return allow(message="ok")
+
+    records: list[Observation] = []
+    sdk.observe(records.append)
+    return sdk, records
+
+
+def _kinds(records: list[Observation]) -> list[str]:
+    return [type(r).__name__ for r in records]
+
+
+async def test_an_allowed_delivery_reports_each_step_in_order(fake: FakeKiket) -> None:
+    sdk, records = observed_sdk(fake)
+    payload = event_payload("issue.created", id="evt-observed-1", issue__id=42)
+    answer = await deliver(sdk, "issue.created", payload)
+    assert answer.status_code == 200, answer.text
+
+    assert _kinds(records) == [
+        "DeliveryStarted",
+        "ProofChecked",
+        "LedgerChecked",
+        "OutboundCall",
+        "OutboundCall",
+        "DeliveryEnded",
+        "DeferredStarted",
+        "DeferredEnded",
+    ]
+    started, proof, ledger, rate_limit, log_event, ended, job_started, job_ended = records
+    assert isinstance(started, DeliveryStarted)
+    assert (started.event, started.version) == ("issue.created", "v1")
+    assert json.loads(started.body)["id"] == "evt-observed-1"
+    assert started.headers["x-kiket-signature"]
+    assert proof == ProofChecked(started.delivery, "hmac", None)
+    assert ledger == LedgerChecked(started.delivery, "first_run")
+
+    # The outbound calls are the ones the fake received, in order, with both bodies.
+    assert [(c.method, c.path) for c in fake.calls] == [
+        (r.method, r.path) for r in (rate_limit, log_event) if isinstance(r, OutboundCall)
+    ]
+    assert isinstance(rate_limit, OutboundCall)
+    assert isinstance(log_event, OutboundCall)
+    assert (rate_limit.method, rate_limit.status, rate_limit.request_body) == ("GET", 200, b"")
+    assert rate_limit.url == fake.url + rate_limit.path
+    assert "rate_limit" in json.loads(rate_limit.response_body or b"{}")
+    assert log_event.method == "POST"
+    assert log_event.status is not None and 200 <= log_event.status < 300
+    assert json.loads(log_event.request_body)["event"] == "issue.seen"
+    assert (rate_limit.resend_count, log_event.resend_count) == (0, 0)
+    assert rate_limit.duration >= 0 and log_event.duration >= 0
+
+    assert isinstance(ended, DeliveryEnded)
+    assert (ended.status, ended.delivery_id, ended.jobs) == (200, "evt-observed-1", 1)
+    assert ended.body == answer.content
+    assert isinstance(job_started, DeferredStarted)
+    assert job_started.function.endswith("notify")
+    assert job_ended == DeferredEnded(started.delivery, job_started.function, 0.0, None)
+    # One delivery: every record carries the same handle.
+    assert {id(r.delivery) for r in records} == {id(started.delivery)}
+
+
+async def test_a_duplicate_is_answered_from_the_ledger_and_says_so(fake: FakeKiket) -> None:
+    sdk, records = observed_sdk(fake)
+    payload = event_payload("issue.created", id="evt-observed-dup", issue__id=7)
+    first = await deliver(sdk, "issue.created", payload)
+    records.clear()
+    second = await deliver(sdk, "issue.created", payload)
+
+    assert second.headers["x-kiket-duplicate"] == "true"
+    assert _kinds(records) == ["DeliveryStarted", "ProofChecked", "LedgerChecked", "DeliveryEnded"]
+    started, proof, ledger, ended = records
+    assert proof == ProofChecked(started.delivery, "hmac", None)
+    assert ledger == LedgerChecked(started.delivery, "duplicate")
+    assert ended == DeliveryEnded(started.delivery, 200, first.content, "evt-observed-dup", 0.0)
+    assert records[0].delivery.serial == 2  # the second delivery this SDK observed
+
+
+async def test_a_refused_signature_reports_the_reason_and_the_401(fake: FakeKiket) -> None:
+    sdk, records = observed_sdk(fake)
+    payload = event_payload("issue.created", id="evt-observed-bad")
+    answer = await deliver(sdk, "issue.created", payload, secret="not-the-secret")
+
+    assert answer.status_code == 401
+    assert _kinds(records) == ["DeliveryStarted", "ProofChecked", "DeliveryEnded"]
+    started, proof, ended = records
+    assert isinstance(proof, ProofChecked)
+    assert proof.kind == "hmac"
+    assert proof.refused == answer.json()["error"]
+    assert ended == DeliveryEnded(started.delivery, 401, answer.content, None, 0.0)
+    assert fake.calls == []
+
+
+async def test_an_observer_that_raises_never_breaks_a_delivery(
+    fake: FakeKiket, caplog: pytest.LogCaptureFixture
+) -> None:
+    sdk, records = observed_sdk(fake)
+
+    def broken(record: Observation) -> None:
+        raise RuntimeError("observer bug")
+
+    sdk.unobserve(records.append)
+    sdk.observe(broken)
+    sdk.observe(records.append)  # after the broken one: still told everything
+    answer = await deliver(sdk, "issue.created", event_payload("issue.created", id="evt-x"))
+
+    assert answer.status_code == 200
+    assert len(records) == 8
+    assert "delivery observer" in caplog.text
+
+
+async def test_without_observers_no_delivery_is_in_the_context(fake: FakeKiket) -> None:
+    assert fake.url is not None
+    sdk = KiketSDK(webhook_secret=SECRET, base_url=fake.url, telemetry_enabled=False)
+    seen: list[object] = []
+
+    @sdk.webhook("issue.created", version="v1")
+    async def on_issue(event: Any, ctx: HandlerContext) -> Any:
+        seen.append(current_delivery.get())
+        return allow()
+
+    assert (await deliver(sdk, "issue.created", event_payload("issue.created"))).status_code == 200
+    assert seen == [None]
