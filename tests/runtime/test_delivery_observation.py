@@ -99,10 +99,12 @@ async def test_an_allowed_delivery_reports_each_step_in_order(fake: FakeKiket) -
     assert rate_limit.url == fake.url + rate_limit.path
     assert "rate_limit" in json.loads(rate_limit.response_body or b"{}")
     assert log_event.method == "POST"
-    assert log_event.status is not None and 200 <= log_event.status < 300
+    assert log_event.status is not None
+    assert 200 <= log_event.status < 300
     assert json.loads(log_event.request_body)["event"] == "issue.seen"
     assert (rate_limit.resend_count, log_event.resend_count) == (0, 0)
-    assert rate_limit.duration >= 0 and log_event.duration >= 0
+    assert rate_limit.duration >= 0
+    assert log_event.duration >= 0
 
     assert isinstance(ended, DeliveryEnded)
     assert (ended.status, ended.delivery_id, ended.jobs) == (200, "evt-observed-1", 1)
