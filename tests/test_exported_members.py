@@ -14,6 +14,8 @@ PUBLIC_MODULES = [
     "kiket_sdk",
     "kiket_sdk.auth",
     "kiket_sdk.events",
+    "kiket_sdk.observation",
+    "kiket_sdk.otel",
     "kiket_sdk.stores",
     "kiket_sdk.testing",
     "kiket_sdk.types",

@@ -90,7 +90,7 @@ class ObservedDelivery:
     as the delivery's records and jobs do.
     """
 
-    __slots__ = ("_observers", "delivery_id", "notes", "serial", "started")
+    __slots__ = ("_jobs", "_observers", "delivery_id", "notes", "serial", "started")
 
     def __init__(self, serial: int, observers: tuple[DeliveryObserver, ...]) -> None:
         self.serial = serial
@@ -99,6 +99,12 @@ class ObservedDelivery:
         """The event id from the body, once the pipeline has read it."""
         self.started = time.perf_counter()
         self._observers = observers
+        self._jobs = 0
+
+    def next_job(self) -> int:
+        """The number of the deferred job about to start (1, 2, ...)."""
+        self._jobs += 1
+        return self._jobs
 
     def emit(self, record: Observation) -> None:
         """Give ``record`` to every observer; an observer that raises is logged, not raised."""
@@ -190,20 +196,23 @@ class DeliveryEnded:
 
 @dataclass(frozen=True, slots=True)
 class DeferredStarted:
-    """A ``ctx.defer`` job started; ``function``: its qualified name."""
+    """A ``ctx.defer`` job started; ``function``: its qualified name; ``job``: its number
+    among the delivery's deferred jobs (1, 2, ...; they may run concurrently)."""
 
     delivery: ObservedDelivery = field(compare=False)
     function: str
+    job: int
     started_at: float = field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class DeferredEnded:
-    """A deferred job ended: ``error`` is the exception class name when it raised;
-    ``duration``: seconds."""
+    """A deferred job ended (``job`` as in its `DeferredStarted`): ``error`` is the exception
+    class name when it raised; ``duration``: seconds."""
 
     delivery: ObservedDelivery = field(compare=False)
     function: str
+    job: int
     duration: float = field(compare=False)
     error: str | None = None
 

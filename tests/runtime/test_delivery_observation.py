@@ -111,7 +111,8 @@ async def test_an_allowed_delivery_reports_each_step_in_order(fake: FakeKiket) -
     assert ended.body == answer.content
     assert isinstance(job_started, DeferredStarted)
     assert job_started.function.endswith("notify")
-    assert job_ended == DeferredEnded(started.delivery, job_started.function, 0.0, None)
+    assert job_started.job == 1
+    assert job_ended == DeferredEnded(started.delivery, job_started.function, 1, 0.0, None)
     # One delivery: every record carries the same handle.
     assert {id(r.delivery) for r in records} == {id(started.delivery)}
 

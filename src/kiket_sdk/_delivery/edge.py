@@ -1,10 +1,12 @@
 """The HTTP edge: Starlette endpoints for the webhook routes and ``/health``, in a FastAPI app.
 
 The webhook endpoints are plain Starlette routes (no FastAPI dependency solving on the hot
-path); FastAPI contributes ``/docs`` and ``/openapi.json``. The edge settles what is about the
-HTTP request itself -- content type (415), size (413), a body that does not arrive in time
-(408) or at all (400), duplicated proof headers (401) -- builds one `Delivery` and hands it to
-the pipeline. It never sees the SDK object: it is given the pipeline and the facts it serves.
+path); FastAPI contributes ``/docs`` and ``/openapi.json``, and is imported only when the app
+or router is built (a delivery served through the SDK's ASGI callable never imports it). The
+edge settles what is about the HTTP request itself -- content type (415), size (413), a body
+that does not arrive in time (408) or at all (400), duplicated proof headers (401) -- builds
+one `Delivery` and hands it to the pipeline. It never sees the SDK object: it is given the
+pipeline and the facts it serves.
 """
 
 from __future__ import annotations
@@ -13,10 +15,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -27,6 +28,9 @@ from kiket_sdk._delivery import messages as msg
 from kiket_sdk._delivery.answer import Answer, failure
 from kiket_sdk._delivery.pipeline import DeliveryPipeline
 from kiket_sdk._delivery.request import Delivery, DuplicateHeaderError
+
+if TYPE_CHECKING:  # FastAPI is imported when its app or router is built, not for deliveries
+    from fastapi import APIRouter, FastAPI
 
 __all__ = [
     "EdgeLimits",
@@ -280,6 +284,8 @@ def build_router(routes: Sequence[BaseRoute], lifespan: Lifespan) -> APIRouter:
     """An ``APIRouter`` holding ``routes`` (the SDK's own first: they are matched in order)
     that carries ``lifespan`` into the app including it (FastAPI >= 0.112.2 merges router
     lifespans on ``include_router``)."""
+    from fastapi import APIRouter
+
     router = APIRouter(lifespan=lifespan)
     router.routes.extend(routes)
     return router
@@ -302,6 +308,8 @@ def build_app(
     lifespan: Lifespan,
 ) -> FastAPI:
     """The FastAPI app: ``routes``, ``lifespan``, and errors as ``{"error": ...}`` bodies."""
+    from fastapi import FastAPI
+
     app = FastAPI(title=title, version=version, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.router.routes.extend(routes)
     app.add_exception_handler(StarletteHTTPException, _error_body)

@@ -347,9 +347,11 @@ class DeliveryPipeline:
         fn, args, kwargs = call
         name = getattr(fn, "__qualname__", repr(fn))
         observed = current_delivery.get()  # set when the delivery that deferred it is observed
-        started = time.perf_counter() if observed is not None else 0.0
+        started, job = 0.0, 0
         if observed is not None:
-            observed.emit(DeferredStarted(observed, name, time.time()))
+            job = observed.next_job()
+            observed.emit(DeferredStarted(observed, name, job, time.time()))
+            started = time.perf_counter()
         try:
             if inspect.iscoroutinefunction(fn):
                 await fn(*args, **kwargs)
@@ -360,7 +362,7 @@ class DeliveryPipeline:
         except Exception as exc:
             if observed is not None:
                 duration = time.perf_counter() - started
-                observed.emit(DeferredEnded(observed, name, duration, type(exc).__name__))
+                observed.emit(DeferredEnded(observed, name, job, duration, type(exc).__name__))
             logger.exception("deferred work %s failed", name)
             if self.telemetry is not None:
                 self.telemetry.report(
@@ -377,7 +379,7 @@ class DeliveryPipeline:
                 )
         else:
             if observed is not None:
-                observed.emit(DeferredEnded(observed, name, time.perf_counter() - started))
+                observed.emit(DeferredEnded(observed, name, job, time.perf_counter() - started))
 
     @property
     def pending_deferred(self) -> int:
