@@ -47,6 +47,27 @@ async def on_issue(event: IssueCreated, ctx: HandlerContext) -> Allow:
     return allow(message="ok", data={"id": event.issue.id})
 
 
+def _instrumented() -> KiketSDK:
+    """The `sdk` app with ``kiket_sdk.otel.instrument``: ``BENCH_OTEL=global`` (default) uses
+    the global providers, which are OpenTelemetry's no-ops when nothing configured them;
+    ``BENCH_OTEL=sdk`` gives it an SDK ``TracerProvider`` and ``MeterProvider`` with no span
+    processor, exporter or reader (spans and measurements are made, then dropped)."""
+    from kiket_sdk.otel import instrument
+
+    instrumented = _sdk()
+    instrumented.register("issue.created", on_issue, version="v1")
+    if os.environ.get("BENCH_OTEL", "global") == "sdk":
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.trace import TracerProvider
+
+        instrument(instrumented, tracer_provider=TracerProvider(), meter_provider=MeterProvider())
+    else:
+        instrument(instrumented)
+    return instrumented
+
+
+sdk_otel = _instrumented()
+
 sdk_outbound = _sdk()
 
 

@@ -9,6 +9,8 @@ HMAC, parses the JSON and answers the same JSON. Reported as ratios (SDK / basel
     python bench/dispatch.py [--requests 3000] [--concurrency 32] [--store memory|none|redis]
     python bench/dispatch.py --outbound      # handler makes one outbound call (vs bare httpx)
     python bench/dispatch.py --imports       # import time of kiket_sdk vs fastapi
+    python bench/dispatch.py --otel          # kiket_sdk.otel.instrument, no exporter, vs none
+    BENCH_OTEL=sdk python bench/dispatch.py --otel   # ... with SDK providers and no exporter
 """
 
 from __future__ import annotations
@@ -145,6 +147,7 @@ def main() -> None:
     parser.add_argument("--store", choices=["memory", "none", "redis"], default="memory")
     parser.add_argument("--outbound", action="store_true")
     parser.add_argument("--imports", action="store_true")
+    parser.add_argument("--otel", action="store_true")
     parser.add_argument(
         "--rounds", type=int, default=3, help="alternate SDK/baseline this many times"
     )
@@ -166,6 +169,10 @@ def main() -> None:
             ("_apps:sdk_outbound", "SDK, one outbound call"),
             ("_apps:raw_outbound", "bare httpx"),
         ]
+    elif args.otel:
+        upstream = None
+        mode = os.environ.get("BENCH_OTEL", "global")
+        pairs = [("_apps:sdk_otel", f"SDK + otel.instrument ({mode})"), ("_apps:sdk", "SDK")]
     else:
         upstream = None
         pairs = [("_apps:sdk", f"SDK (store: {args.store})"), ("_apps:raw", "raw Starlette")]

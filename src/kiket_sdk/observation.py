@@ -67,7 +67,7 @@ __all__ = [
     "current_delivery",
 ]
 
-logger = logging.getLogger("kiket_sdk")
+logger: logging.Logger = logging.getLogger("kiket_sdk")
 
 ProofKind: TypeAlias = Literal["hmac", "runtime_token", "none"]
 
@@ -93,13 +93,14 @@ class ObservedDelivery:
     __slots__ = ("_jobs", "_observers", "delivery_id", "notes", "serial", "started")
 
     def __init__(self, serial: int, observers: tuple[DeliveryObserver, ...]) -> None:
-        self.serial = serial
+        self.serial: int = serial
         self.notes: dict[object, Any] = {}
         self.delivery_id: str | None = None
         """The event id from the body, once the pipeline has read it."""
-        self.started = time.perf_counter()
-        self._observers = observers
-        self._jobs = 0
+        self.started: float = time.perf_counter()
+        """``time.perf_counter()`` when the delivery reached the pipeline."""
+        self._observers: tuple[DeliveryObserver, ...] = observers
+        self._jobs: int = 0
 
     def next_job(self) -> int:
         """The number of the deferred job about to start (1, 2, ...)."""
@@ -237,7 +238,7 @@ class DeliveryObservers:
 
     def __init__(self) -> None:
         self.observers: tuple[DeliveryObserver, ...] = ()
-        self._serials = itertools.count(1)
+        self._serials: itertools.count[int] = itertools.count(1)
 
     def __bool__(self) -> bool:
         return bool(self.observers)

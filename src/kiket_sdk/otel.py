@@ -40,18 +40,18 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from opentelemetry import metrics, propagate, trace
+from opentelemetry.metrics import Counter, Histogram
 from opentelemetry.semconv.attributes import (
     error_attributes,
     http_attributes,
     server_attributes,
     url_attributes,
 )
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
 from kiket_sdk._version import __version__
 from kiket_sdk.observation import (
-    DeferredEnded,
     DeferredStarted,
     DeliveryEnded,
     DeliveryStarted,
@@ -84,7 +84,7 @@ class _DeliverySpan:
     event: str
     started_at: float
     outcome: str = "rejected"
-    jobs: dict[int, trace.Span] = field(default_factory=dict)
+    jobs: dict[int, trace.Span] = field(default_factory=dict[int, trace.Span])
 
 
 class DeliveryInstrumentation:
@@ -98,12 +98,12 @@ class DeliveryInstrumentation:
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
     ) -> None:
-        self.tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider=tracer_provider)
+        self.tracer: Tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider=tracer_provider)
         meter = metrics.get_meter(_SCOPE, __version__, meter_provider=meter_provider)
-        self.duration = meter.create_histogram(
+        self.duration: Histogram = meter.create_histogram(
             "kiket.delivery.duration", unit="s", description="Time the pipeline took to answer"
         )
-        self.deliveries = meter.create_counter(
+        self.deliveries: Counter = meter.create_counter(
             "kiket.deliveries", unit="{delivery}", description="Deliveries served, by outcome"
         )
 
@@ -135,7 +135,7 @@ class DeliveryInstrumentation:
                 start_time=_ns(record.started_at),
                 attributes={"code.function.name": record.function},
             )
-        elif isinstance(record, DeferredEnded):
+        else:  # DeferredEnded
             job = state.jobs.pop(record.job, None)
             if job is not None:
                 if record.error is not None:
