@@ -84,3 +84,10 @@ def test_readme_quickstart_registers_its_handlers() -> None:
 
 def test_readme_types_example_runs() -> None:
     exec(compile(_block("# kiket_sdk.types"), "README.md", "exec"), {})
+
+
+def test_readme_observability_example_runs() -> None:
+    namespace: dict[str, object] = {}
+    exec(compile(_block("# observability"), "README.md", "exec"), namespace)
+    sdk = namespace["sdk"]
+    assert len(sdk.observers.observers) == 2  # type: ignore[attr-defined]
