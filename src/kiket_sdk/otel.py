@@ -83,6 +83,9 @@ class _DeliverySpan:
     span: trace.Span
     event: str
     started_at: float
+    recording: bool
+    """Whether the delivery span is recorded (sampled, a real provider): if not, its children
+    would not be either, and are not made."""
     outcome: str = "rejected"
     jobs: dict[int, trace.Span] = field(default_factory=dict[int, trace.Span])
 
@@ -124,9 +127,12 @@ class DeliveryInstrumentation:
             state.outcome = record.outcome
             state.span.set_attribute("kiket.ledger.outcome", record.outcome)
         elif isinstance(record, OutboundCall):
-            self._outbound(state, record)
+            if state.recording:
+                self._outbound(state, record)
         elif isinstance(record, DeliveryEnded):
             self._ended(state, record)
+        elif not state.recording:
+            return
         elif isinstance(record, DeferredStarted):
             state.jobs[record.job] = self.tracer.start_span(
                 f"kiket.deferred {record.function}",
@@ -157,7 +163,9 @@ class DeliveryInstrumentation:
             start_time=_ns(record.started_at),
             attributes=attributes,
         )
-        record.delivery.notes[self] = _DeliverySpan(span, record.event, record.started_at)
+        record.delivery.notes[self] = _DeliverySpan(
+            span, record.event, record.started_at, span.is_recording()
+        )
 
     def _outbound(self, state: _DeliverySpan, record: OutboundCall) -> None:
         url = urlsplit(record.url)
