@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_ISSUER",
+    "SIGNING_ALGORITHM",
     "JWKSCache",
     "RuntimeTokenClaims",
     "jwks_url_for",
@@ -50,14 +51,14 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DEFAULT_ISSUER = "kiket.dev"
-_ALGORITHM = "ES256"
+SIGNING_ALGORITHM = "ES256"  # runtime tokens: ECDSA P-256 with SHA-256 (the contract)
 _MAX_TOKEN_LENGTH = 16_384
 _MAX_JWKS_BYTES = 65_536  # a JWKS holds a handful of keys; anything bigger is refused
 _MAX_TIMESTAMP = 2**53  # iat/exp beyond this (or not finite) are no valid timestamps
 _MAX_ERROR_TEXT = 100  # how much of an underlying error a message may echo
 _KEYS_UNAVAILABLE = "could not fetch signing keys from Kiket; retry later"
 _KID_NOT_PUBLISHED = "signing key id is not published yet; retry later"
-_USABLE_KEY = ("EC", "P-256", _ALGORITHM, "sig")
+_USABLE_KEY = ("EC", "P-256", SIGNING_ALGORITHM, "sig")
 # PyJWT checks the signature; the claims are checked here, against an injectable `now`.
 _NO_CLAIM_CHECKS = ("exp", "iat", "nbf", "iss", "aud", "sub", "jti")
 _SIGNATURE_ONLY = cast("Options", {f"verify_{claim}": False for claim in _NO_CLAIM_CHECKS})
@@ -379,7 +380,12 @@ def _parse_jwks(document: Any) -> dict[str, EllipticCurvePublicKey]:
     for jwk in raw_keys:
         if not isinstance(jwk, Mapping) or not isinstance(jwk.get("kid"), str):
             continue
-        fields = (jwk.get("kty"), jwk.get("crv"), jwk.get("alg", _ALGORITHM), jwk.get("use", "sig"))
+        fields = (
+            jwk.get("kty"),
+            jwk.get("crv"),
+            jwk.get("alg", SIGNING_ALGORITHM),
+            jwk.get("use", "sig"),
+        )
         if fields != _USABLE_KEY:  # only P-256 signing keys for ES256
             continue
         public = {name: jwk.get(name) for name in ("kty", "crv", "x", "y")}  # never "d"
@@ -422,7 +428,7 @@ async def verify_runtime_token(
     except (jwt.PyJWTError, ValueError, TypeError, RecursionError) as exc:
         raise _malformed(exc) from None
     alg, kid = header.get("alg"), header.get("kid")
-    if alg != _ALGORITHM:  # checked before any key lookup: no "none", no HS256 key confusion
+    if alg != SIGNING_ALGORITHM:  # checked before any key lookup: no "none", no HS256 key confusion
         raise WebhookVerificationError(
             f"runtime token algorithm {str(alg)[:20]!r} is not allowed (only ES256)"
         )
@@ -430,7 +436,7 @@ async def verify_runtime_token(
         raise WebhookVerificationError("runtime token has no key id (kid)")
     key = await jwks.get_signing_key(kid)
     try:
-        payload = jwt.decode(token, key, algorithms=[_ALGORITHM], options=_SIGNATURE_ONLY)
+        payload = jwt.decode(token, key, algorithms=[SIGNING_ALGORITHM], options=_SIGNATURE_ONLY)
     except jwt.InvalidSignatureError:
         raise WebhookVerificationError("runtime token signature is invalid") from None
     except (jwt.PyJWTError, ValueError, TypeError, RecursionError) as exc:

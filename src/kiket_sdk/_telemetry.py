@@ -190,6 +190,14 @@ class TelemetrySender:
         self._dropped_since_warning = 0
 
     @classmethod
+    def reset_all_after_fork(cls) -> None:
+        """Give every sender of this process a fresh queue, lock and no thread; registered with
+        ``os.register_at_fork(after_in_child=...)``, since a forked child inherits neither the
+        parent's sending thread nor a usable lock."""
+        for sender in list(cls._instances):
+            sender._reset()
+
+    @classmethod
     def shared(cls) -> TelemetrySender:
         """The process's sender (made on first use; its thread starts on the first record)."""
         sender = cls._shared
@@ -317,13 +325,8 @@ class TelemetrySender:
             self.sent += 1
 
 
-def _after_fork_in_child() -> None:
-    for sender in list(TelemetrySender._instances):
-        sender._reset()
-
-
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(after_in_child=TelemetrySender.reset_all_after_fork)
 
 
 class TelemetryReporter:
