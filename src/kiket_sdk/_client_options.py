@@ -215,7 +215,7 @@ def redacted_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
 
 
-def checked_timeout(timeout: TimeoutTypes) -> TimeoutTypes:
+def checked_timeout(timeout: object) -> TimeoutTypes:
     """``timeout`` itself: seconds (a number > 0), an ``httpx.Timeout``, or ``None`` (no
     timeout); raise ``ConfigurationError`` otherwise (``-1``, ``0``, ``"30"``, NaN).
 

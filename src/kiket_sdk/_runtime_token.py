@@ -154,7 +154,7 @@ def read_runtime_token_claims(token: str) -> RuntimeTokenClaims:
     """
     import jwt
 
-    if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN_LENGTH:
+    if not _is_given_token(token) or len(token) > _MAX_TOKEN_LENGTH:
         raise WebhookVerificationError("missing or oversized runtime token")
     try:
         payload = jwt.decode(token, options=_NOTHING)
@@ -419,7 +419,7 @@ async def verify_runtime_token(
     """
     import jwt
 
-    if not isinstance(token, str) or not token:
+    if not _is_given_token(token):
         raise WebhookVerificationError("missing runtime token")
     if len(token) > _MAX_TOKEN_LENGTH:
         raise WebhookVerificationError("runtime token is too large")
@@ -443,6 +443,11 @@ async def verify_runtime_token(
         raise _malformed(exc) from None
     _check_claims(payload, issuer, leeway, time.time() if now is None else now)
     return RuntimeTokenClaims.from_mapping(payload)
+
+
+def _is_given_token(token: object) -> bool:
+    """A non-empty string (a caller's argument: the annotation is no guarantee)."""
+    return isinstance(token, str) and bool(token)
 
 
 def _check_claims(payload: Mapping[str, Any], issuer: str, leeway: float, now: float) -> None:

@@ -94,7 +94,7 @@ class TelemetryRecord:
     extension_version: str | None = None
     error_class: str | None = None
     error_message: str | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=dict[str, Any])
     timestamp: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     def to_json(self) -> dict[str, Any]:
@@ -120,7 +120,7 @@ class TelemetryTarget:
     """
 
     url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict[str, str])
     omit_nulls: bool = False
 
     def body(self, record: TelemetryRecord) -> dict[str, Any]:

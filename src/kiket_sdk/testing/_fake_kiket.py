@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -325,7 +325,7 @@ class FakeKiket(FakeKiketState):
         return FakeKiketTransport(self.handle)
 
     @contextmanager
-    def serve(self, port: int = 0, host: str = "127.0.0.1") -> Iterator[str]:
+    def serve(self, port: int = 0, host: str = "127.0.0.1") -> Generator[str, None, None]:
         """Serve the fake with uvicorn in a background thread; yields the base URL.
 
         ``port=0`` picks a free port. ``fake.url`` holds the URL while serving.
