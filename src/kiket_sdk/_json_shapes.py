@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any, TypeGuard
 
-__all__ = ["is_array", "is_collection", "is_dict", "is_json_object", "is_mapping"]
+__all__ = ["is_array", "is_collection", "is_dict", "is_json_object", "is_list", "is_mapping"]
 
 
 def is_mapping(value: object) -> TypeGuard[Mapping[object, object]]:
@@ -39,6 +39,11 @@ def is_dict(value: object) -> TypeGuard[dict[object, object]]:
 def is_json_object(value: object) -> TypeGuard[dict[str, object]]:
     """``isinstance(value, dict)``, for a value parsed from JSON (whose keys are strings)."""
     return isinstance(value, dict)
+
+
+def is_list(value: object) -> TypeGuard[list[object]]:
+    """``isinstance(value, list)``."""
+    return isinstance(value, list)
 
 
 def is_array(value: object) -> TypeGuard[list[object] | tuple[object, ...]]:

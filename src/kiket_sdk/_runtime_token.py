@@ -33,6 +33,7 @@ from kiket_sdk._exceptions import (
     SigningKeysUnavailableError,
     WebhookVerificationError,
 )
+from kiket_sdk._json_shapes import is_array, is_list, is_mapping
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
@@ -104,15 +105,15 @@ class RuntimeTokenClaims:
     iat: int | None = None
     exp: int | None = None
     jti: str | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    raw: Mapping[str, Any] = field(default_factory=dict[str, Any], repr=False, compare=False)
 
     @classmethod
     def from_mapping(cls, claims: Mapping[str, Any]) -> RuntimeTokenClaims:
         """Build from a decoded payload; values of the wrong type become ``None``."""
-        scopes = claims.get("scopes")
+        scopes: object = claims.get("scopes")
         if isinstance(scopes, str):  # tolerate an OAuth-style space-separated string
             scopes = scopes.split()
-        if not isinstance(scopes, list | tuple):
+        if not is_array(scopes):
             scopes = ()
         src, iss, jti = (claims.get(name) for name in ("src", "iss", "jti"))
         return cls(
@@ -368,17 +369,18 @@ def _known(kid: str, key: EllipticCurvePublicKey | None) -> EllipticCurvePublicK
     return key
 
 
-def _parse_jwks(document: Any) -> dict[str, EllipticCurvePublicKey]:
+def _parse_jwks(document: object) -> dict[str, EllipticCurvePublicKey]:
     """Public ES256 keys by kid; keys of any other type or curve are skipped."""
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
     from jwt.algorithms import ECAlgorithm
 
-    raw_keys = document.get("keys") if isinstance(document, Mapping) else None
-    if not isinstance(raw_keys, list):
+    raw_keys = document.get("keys") if is_mapping(document) else None
+    if not is_list(raw_keys):
         raise WebhookVerificationError("not a JWKS: expected an object with a list of keys")
     keys: dict[str, EllipticCurvePublicKey] = {}
     for jwk in raw_keys:
-        if not isinstance(jwk, Mapping) or not isinstance(jwk.get("kid"), str):
+        kid = jwk.get("kid") if is_mapping(jwk) else None
+        if not is_mapping(jwk) or not isinstance(kid, str):
             continue
         fields = (
             jwk.get("kty"),
@@ -394,9 +396,9 @@ def _parse_jwks(document: Any) -> dict[str, EllipticCurvePublicKey]:
         except Exception:  # a bad key is skipped, never fatal
             key = None
         if isinstance(key, EllipticCurvePublicKey):
-            keys[jwk["kid"]] = key
+            keys[kid] = key
         else:
-            logger.warning("skipping an unreadable signing key (kid %r)", jwk["kid"][:64])
+            logger.warning("skipping an unreadable signing key (kid %r)", kid[:64])
     return keys
 
 
