@@ -42,7 +42,7 @@ from collections.abc import Callable, Generator, Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -66,7 +66,7 @@ from kiket_sdk.testing._fake_problem import PROBLEM_CONTENT_TYPE, ProblemError
 from kiket_sdk.testing._fake_routes import Answer, Params, Route
 from kiket_sdk.testing._fake_store import FakeKiketState, checked
 from kiket_sdk.testing._server import serve_app
-from kiket_sdk.testing._spec import error_messages, schema_validator
+from kiket_sdk.testing._spec import error_messages, is_spec_object, schema_validator
 
 __all__ = ["ROUTES", "FakeKiket", "FakeResponse", "RecordedCall"]
 
@@ -89,10 +89,11 @@ class RecordedCall:
 
 
 def _public_jwks(jwks: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    if isinstance(jwks, Mapping):
+    keys: list[Mapping[str, Any]]
+    if is_spec_object(jwks):  # a JWKS document, or one key
         keys = list(jwks["keys"]) if "keys" in jwks else [jwks]
-    else:
-        keys = list(jwks)
+    else:  # not a mapping, so the annotation's other member: the keys themselves
+        keys = list(cast("Iterable[Mapping[str, Any]]", jwks))
     public = [{k: v for k, v in key.items() if k not in _PRIVATE_JWK_MEMBERS} for key in keys]
     return checked("Jwks", {"keys": public}, "jwks")
 
