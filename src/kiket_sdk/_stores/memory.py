@@ -57,7 +57,7 @@ class MemoryDeliveryStore:
     """
 
     def __init__(self, max_entries: int = 100_000) -> None:
-        self.max_entries = _checked_max_entries(max_entries)
+        self.max_entries: int = _checked_max_entries(max_entries)
         self._lock = threading.Lock()
         self._claims: OrderedDict[str, _Entry] = OrderedDict()  # in progress, oldest first
         self._done: OrderedDict[str, _Entry] = OrderedDict()  # completed, oldest first
