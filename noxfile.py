@@ -2,7 +2,7 @@
 
 nox -s tests            pytest (real servers on loopback; Redis tests need redis-server)
 nox -s lint             ruff check + ruff format --check
-nox -s typecheck        mypy --strict over src/ (generated code included)
+nox -s typecheck        mypy --strict and pyright strict over src/ (generated code included)
 nox -s codegen          regenerate src/kiket_sdk/_generated/ from openapi/
 nox -s codegen_check    fail when regeneration would change a file
 nox -s layers           import-linter: the architecture contracts in pyproject.toml
@@ -62,9 +62,12 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over src/ (the generated package included)."""
+    """mypy --strict over src/, then pyright strict over src/ and examples/ (the generated
+    package included; settings in [tool.pyright])."""
     _install(session, "lint")
+    session.install(PYRIGHT)
     session.run("mypy")
+    session.run("pyright")
 
 
 @nox.session(python=PYTHON)

@@ -15,7 +15,7 @@ import hmac
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from kiket_sdk import Allow, Deny, HandlerContext, KiketSDK, allow, deny
 from kiket_sdk.events import ExternalWebhook, ExternalWebhookInboundEmail
@@ -87,7 +87,7 @@ async def on_inbound_email(event: ExternalWebhookInboundEmail, ctx: HandlerConte
         return deny("the relayed body is not JSON")
     if not isinstance(body, dict):
         return deny("the relayed body is not a JSON object")
-    email = normalise(body)
+    email = normalise(cast("dict[str, Any]", body))  # parsed JSON: its keys are strings
     if "from_email" not in email or "to_email" not in email:
         return deny("the relayed e-mail has no sender or recipient")
     stored = await ctx.endpoints.create_inbound_email(email, raw_payload=hook.body)

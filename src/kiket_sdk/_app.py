@@ -7,7 +7,7 @@ import logging
 import math
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any, Final
@@ -73,21 +73,49 @@ def _seconds(name: str, value: object, *, zero_allowed: bool) -> float:
     return float(value)
 
 
-def _api_hosts(hosts: Sequence[str] | None) -> tuple[str, ...]:
+def _api_hosts(hosts: Sequence[object] | None) -> tuple[str, ...]:
     """``allowed_api_hosts`` checked: host names (or ``host:port``), never one string split
     into letters, never URLs."""
     if isinstance(hosts, str | bytes):
         raise ConfigurationError(
             f"allowed_api_hosts takes a list of host names: write allowed_api_hosts=[{hosts!r}]"
         )
-    checked = tuple(hosts or ())
-    for host in checked:
+    checked: list[str] = []
+    for host in tuple(hosts or ()):
         if not isinstance(host, str) or not host.strip() or "/" in host or "@" in host:
             raise ConfigurationError(
                 f"allowed_api_hosts entries are host names, optionally with :port "
                 f"('api.example.com', 'api.example.com:8443'), not URLs; got {host!r}"
             )
-    return checked
+        checked.append(host)
+    return tuple(checked)
+
+
+def _check_settings(settings: object) -> None:
+    """``settings=`` is ``None`` or a mapping (the annotation alone does not stop a list)."""
+    if settings is not None and not isinstance(settings, Mapping):
+        given = type(settings).__name__
+        raise ConfigurationError(
+            f"settings must be a mapping of setting names to values, got {given}"
+        )
+
+
+def _check_secret_types(given: Sequence[object]) -> None:
+    """Every webhook secret passed is a string (or ``None``)."""
+    for secret in given:
+        if secret is not None and not isinstance(secret, str):
+            raise ConfigurationError(
+                f"webhook secrets must be strings, got {type(secret).__name__}"
+            )
+
+
+def _body_size(value: object) -> int:
+    """``max_body_size`` checked: a whole, positive number of bytes (``True`` is not one)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigurationError("max_body_size must be a whole number of bytes")
+    if value <= 0:
+        raise ConfigurationError("max_body_size must be a positive number of bytes")
+    return value
 
 
 class _Marker(WebhookRegistry[HandlerContext, SyncHandlerContext]):
@@ -210,11 +238,7 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
         self.extension_version: str | None = extension_version or (
             self.manifest.version if self.manifest else None
         )
-        if settings is not None and not isinstance(settings, Mapping):
-            given = type(settings).__name__
-            raise ConfigurationError(
-                f"settings must be a mapping of setting names to values, got {given}"
-            )
+        _check_settings(settings)
         self.settings: dict[str, Any] = resolve_settings(
             self.manifest, settings, auto_env_secrets=auto_env_secrets
         )
@@ -223,27 +247,19 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
                 "webhook_secrets takes a list of secrets (all accepted, for rotation); for one "
                 "secret write webhook_secret=..."
             )
-        for given in (webhook_secret, *(webhook_secrets or ())):
-            if given is not None and not isinstance(given, str):
-                raise ConfigurationError(
-                    f"webhook secrets must be strings, got {type(given).__name__}"
-                )
+        _check_secret_types((webhook_secret, *(webhook_secrets or ())))
         secrets = [s for s in (webhook_secret, *(webhook_secrets or ())) if s]
         if not secrets:
             resolved = resolve_webhook_secret(webhook_secret, self.manifest)
             secrets = [resolved] if resolved else []
-        self.base_url: str = checked_base_url(
+        self._base_url: str = checked_base_url(
             base_url or os.environ.get("KIKET_BASE_URL"),
             setting="base_url" if base_url else "KIKET_BASE_URL",
         )
         self.workspace_token: str | None = (
             workspace_token or os.environ.get("KIKET_WORKSPACE_TOKEN") or None
         )
-        if isinstance(max_body_size, bool) or not isinstance(max_body_size, int):
-            raise ConfigurationError("max_body_size must be a whole number of bytes")
-        if max_body_size <= 0:
-            raise ConfigurationError("max_body_size must be a positive number of bytes")
-        self.max_body_size: int = max_body_size
+        self.max_body_size: int = _body_size(max_body_size)
         self.body_timeout: float = _seconds("body_timeout", body_timeout, zero_allowed=False)
         self.claim_lease: float = _seconds("claim_lease", claim_lease, zero_allowed=False)
         _seconds("duplicate_wait", duplicate_wait, zero_allowed=True)
@@ -474,7 +490,8 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
 
     def _jwks(self) -> JWKSCache:
         if self._jwks_cache is None:
-            pools = self.async_client._pools
+            # The JWKS fetch shares the API client's per-event-loop pools (no public handle).
+            pools = self.async_client._pools  # pyright: ignore[reportPrivateUsage]
             self._jwks_cache = JWKSCache(jwks_url_for(self.base_url), pools.current)
         return self._jwks_cache
 
@@ -567,7 +584,7 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
         )
 
     @contextlib.asynccontextmanager
-    async def lifespan(self, app: object = None) -> AsyncIterator[None]:
+    async def lifespan(self, app: object = None) -> AsyncGenerator[None, None]:
         """The SDK's lifespan: while it runs, deferred work goes on after each answer and is
         waited for at the end (up to ``shutdown_grace`` seconds), then the pools and the
         ledger's store are closed. ``uvicorn main:sdk`` and ``app.include_router(sdk.router)``
@@ -579,7 +596,7 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
         Example::
 
             @contextlib.asynccontextmanager
-            async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            async def lifespan(app: Starlette) -> AsyncGenerator[None, None]:
                 async with sdk.lifespan(app):
                     yield
 

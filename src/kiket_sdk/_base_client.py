@@ -8,7 +8,7 @@ Design:
   small header dict, and never re-reads the environment.
 - Headers are computed once per client with lower-case names (``User-Agent``, ``Accept``,
   ``Authorization``, then ``default_headers``); a call adds ``extra_headers`` on top.
-- ``_request()`` fills ``{name}`` placeholders (each value percent-encoded), encodes the query
+- ``request()`` fills ``{name}`` placeholders (each value percent-encoded), encodes the query
   and JSON body, sends with retries (rules in ``_retry``), turns failures into the
   ``_exceptions`` tree and validates a 2xx body straight from bytes into ``cast_to``. The
   encoding and decoding steps live in ``_request_codec``; defaults, ``NOT_GIVEN``, the option
@@ -31,7 +31,7 @@ class SecretValue(BaseModel):
     value: str
 
 with SyncAPIClient(base_url="http://127.0.0.1:3000", workspace_token="wk") as client:
-    secret = client._request(
+    secret = client.request(
         "GET", "/api/v1/extensions/{extension_id}/secrets/{key}",
         path_params={"extension_id": "com.example", "key": "API_KEY"}, cast_to=SecretValue,
     )
@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Self, TypeVar, Unpack, overload
 
@@ -93,7 +93,6 @@ __all__ = [
     "RateLimitInfo",
     "RequestOptions",
     "SyncAPIClient",
-    "_base_headers",  # re-exported for ``_client`` (per-delivery copies rebuild their headers)
 ]
 
 _HttpxClientT = TypeVar("_HttpxClientT", httpx.Client, httpx.AsyncClient)
@@ -228,6 +227,22 @@ class _BaseAPIClient(Generic[_HttpxClientT]):
             clone._headers = _base_headers(clone._workspace_token, clone._default_headers)
         return clone
 
+    def _with_headers_replaced(
+        self, headers: Mapping[str, str], dropped: Collection[str], base_url: str | None
+    ) -> Self:
+        """A ``with_options`` copy that sends ``headers`` and none of ``dropped`` (lower-case
+        names) even when this client's ``default_headers`` carried them; ``base_url`` (when
+        given) replaces the API root."""
+        copy = self.with_options(default_headers=headers, base_url=base_url or NOT_GIVEN)
+        stale = {name for name in dropped if name in copy._default_headers}
+        stale -= {name.lower() for name in headers}
+        if stale:
+            copy._default_headers = {
+                name: value for name, value in copy._default_headers.items() if name not in stale
+            }
+            copy._headers = _base_headers(copy._workspace_token, copy._default_headers)
+        return copy
+
     def _build_request(
         self,
         method: str,
@@ -343,14 +358,14 @@ class SyncAPIClient(_BaseAPIClient[httpx.Client]):
         self._sleep: Callable[[float], object] = time.sleep
 
     @overload
-    def _request(
+    def request(
         self, method: str, path: str, *, cast_to: type[M], **options: Unpack[RequestOptions]
     ) -> M: ...
     @overload
-    def _request(
+    def request(
         self, method: str, path: str, *, cast_to: None = None, **options: Unpack[RequestOptions]
     ) -> None: ...
-    def _request(
+    def request(
         self,
         method: str,
         path: str,
@@ -360,6 +375,12 @@ class SyncAPIClient(_BaseAPIClient[httpx.Client]):
     ) -> M | None:
         """Call ``method path`` and return the 2xx body validated as ``cast_to`` (or ``None``).
 
+        The typed call behind every generated operation (``client.secrets.get(...)`` is
+        ``client.request("GET", "/api/v1/extensions/{extension_id}/secrets/{key}", ...)``);
+        usable directly for an operation the SDK does not wrap yet. ``{name}`` placeholders in
+        ``path`` are filled from ``path_params`` (percent-encoded); the other options are
+        those of ``RequestOptions``.
+
         Raises ``ConfigurationError`` (a missing path parameter, before sending anything),
         ``APIStatusError`` subclasses, ``APIConnectionError`` / ``APITimeoutError``, and
         ``APIError`` when a 2xx body does not fit ``cast_to``.
@@ -367,10 +388,10 @@ class SyncAPIClient(_BaseAPIClient[httpx.Client]):
         request, rendered = self._build_request(method, path, **options)
         return parse_model(self._send(request, rendered), cast_to, rendered)
 
-    def _request_raw(
+    def request_raw(
         self, method: str, path: str, **options: Unpack[RequestOptions]
     ) -> httpx.Response:
-        """Like ``_request`` but return the successful ``httpx.Response`` itself."""
+        """Like ``request`` but return the successful ``httpx.Response`` itself."""
         request, rendered = self._build_request(method, path, **options)
         return self._send(request, rendered)
 
@@ -487,14 +508,14 @@ class AsyncAPIClient(_BaseAPIClient[httpx.AsyncClient]):
         self._sleep: Callable[[float], Awaitable[object]] = anyio.sleep
 
     @overload
-    async def _request(
+    async def request(
         self, method: str, path: str, *, cast_to: type[M], **options: Unpack[RequestOptions]
     ) -> M: ...
     @overload
-    async def _request(
+    async def request(
         self, method: str, path: str, *, cast_to: None = None, **options: Unpack[RequestOptions]
     ) -> None: ...
-    async def _request(
+    async def request(
         self,
         method: str,
         path: str,
@@ -504,15 +525,15 @@ class AsyncAPIClient(_BaseAPIClient[httpx.AsyncClient]):
     ) -> M | None:
         """Call ``method path`` and return the 2xx body validated as ``cast_to`` (or ``None``).
 
-        Raises like ``SyncAPIClient._request``.
+        Raises like ``SyncAPIClient.request``.
         """
         request, rendered = self._build_request(method, path, **options)
         return parse_model(await self._send(request, rendered), cast_to, rendered)
 
-    async def _request_raw(
+    async def request_raw(
         self, method: str, path: str, **options: Unpack[RequestOptions]
     ) -> httpx.Response:
-        """Like ``_request`` but return the successful ``httpx.Response`` itself."""
+        """Like ``request`` but return the successful ``httpx.Response`` itself."""
         request, rendered = self._build_request(method, path, **options)
         return await self._send(request, rendered)
 

@@ -13,9 +13,8 @@ pool and adds ``X-Kiket-Runtime-Token`` / ``X-Kiket-Event-Version`` to every cal
 
 from __future__ import annotations
 
-from typing import Any, Self, TypeVar
+from typing import Self
 
-from kiket_sdk._base_client import NOT_GIVEN, _base_headers, _BaseAPIClient
 from kiket_sdk._generated.operations import GeneratedAsyncClient, GeneratedSyncClient
 
 __all__ = ["EVENT_VERSION_HEADER", "RUNTIME_TOKEN_HEADER", "AsyncKiketClient", "KiketClient"]
@@ -23,8 +22,6 @@ __all__ = ["EVENT_VERSION_HEADER", "RUNTIME_TOKEN_HEADER", "AsyncKiketClient", "
 RUNTIME_TOKEN_HEADER = "X-Kiket-Runtime-Token"  # noqa: S105 (a header name)
 EVENT_VERSION_HEADER = "X-Kiket-Event-Version"
 _DELIVERY_HEADERS = (RUNTIME_TOKEN_HEADER.lower(), EVENT_VERSION_HEADER.lower())
-
-_ClientT = TypeVar("_ClientT", bound=_BaseAPIClient[Any])
 
 
 class KiketClient(GeneratedSyncClient):
@@ -70,7 +67,9 @@ class KiketClient(GeneratedSyncClient):
         delivery.extension.notify(title="Synced", body="3 contacts")
         ```
         """
-        return _delivery_copy(self, runtime_token, event_version, base_url)
+        # A copy of a copy must not keep the previous delivery's token or version.
+        headers = _delivery_headers(runtime_token, event_version)
+        return self._with_headers_replaced(headers, _DELIVERY_HEADERS, base_url)
 
 
 class AsyncKiketClient(GeneratedAsyncClient):
@@ -107,24 +106,16 @@ class AsyncKiketClient(GeneratedAsyncClient):
         await delivery.extension.notify(title="Synced", body="3 contacts")
         ```
         """
-        return _delivery_copy(self, runtime_token, event_version, base_url)
+        # A copy of a copy must not keep the previous delivery's token or version.
+        headers = _delivery_headers(runtime_token, event_version)
+        return self._with_headers_replaced(headers, _DELIVERY_HEADERS, base_url)
 
 
-def _delivery_copy(
-    client: _ClientT, runtime_token: str | None, event_version: str | None, base_url: str | None
-) -> _ClientT:
+def _delivery_headers(runtime_token: str | None, event_version: str | None) -> dict[str, str]:
+    """The per-delivery headers to send: only those with a value."""
     headers: dict[str, str] = {}
     if runtime_token:
         headers[RUNTIME_TOKEN_HEADER] = runtime_token
     if event_version:
         headers[EVENT_VERSION_HEADER] = event_version
-    copy = client.with_options(default_headers=headers, base_url=base_url or NOT_GIVEN)
-    # A copy of a copy must not keep the previous delivery's token or version.
-    sent = {name.lower() for name in headers}
-    stale = {name for name in _DELIVERY_HEADERS if name in copy._default_headers} - sent
-    if stale:
-        copy._default_headers = {
-            name: value for name, value in copy._default_headers.items() if name not in stale
-        }
-        copy._headers = _base_headers(copy._workspace_token, copy._default_headers)
-    return copy
+    return headers

@@ -10,7 +10,7 @@ async subclasses in ``_base_client`` (which re-exports the public names):
   ``NOT_GIVEN`` is not sent, ``None`` is sent as ``null`` where the spec admits it
   (``kiket_sdk._serialization``); ``none_as_not_given`` bridges a helper whose own API spells
   "not given" as ``None``.
-- ``RequestOptions`` / ``CallOptions``: the typed ``**options`` of ``_request`` and ``get``/...
+- ``RequestOptions`` / ``CallOptions``: the typed ``**options`` of ``request`` and ``get``/...
 - ``RateLimitInfo``: the ``X-RateLimit-*`` headers of a response, parsed leniently.
 - ``checked_*`` validators and ``base_headers``: run once per client (or per ``with_options``
   copy), never per call.
@@ -101,7 +101,7 @@ def none_as_not_given(value: _T | None) -> _T | NotGiven:
 
 
 class RequestOptions(TypedDict, total=False):
-    """Keyword options of ``_request`` / ``_request_raw`` (all optional).
+    """Keyword options of ``request`` / ``request_raw`` (all optional).
 
     - ``path_params``: values for the ``{name}`` placeholders of ``path``, each percent-encoded.
     - ``params``: the query; ``None`` values dropped, bools as ``true``/``false``, lists repeated.
@@ -215,7 +215,7 @@ def redacted_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
 
 
-def checked_timeout(timeout: TimeoutTypes) -> TimeoutTypes:
+def checked_timeout(timeout: object) -> TimeoutTypes:
     """``timeout`` itself: seconds (a number > 0), an ``httpx.Timeout``, or ``None`` (no
     timeout); raise ``ConfigurationError`` otherwise (``-1``, ``0``, ``"30"``, NaN).
 

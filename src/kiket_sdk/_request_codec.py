@@ -64,6 +64,7 @@ from kiket_sdk._exceptions import (
     ConfigurationError,
     status_error_class,
 )
+from kiket_sdk._json_shapes import is_array, is_json_object
 from kiket_sdk._retry import KEYED_WRITE_METHODS
 from kiket_sdk._serialization import aware_timestamp, outbound_json
 
@@ -106,7 +107,7 @@ def encode_params(params: Mapping[str, object] | None) -> _QueryPairs | None:
         return None
     pairs: _QueryPairs = []
     for key, value in params.items():
-        if isinstance(value, list | tuple):
+        if is_array(value):
             pairs.extend((key, _param_text(item, key)) for item in value if item is not None)
         elif value is not None and not isinstance(value, NotGiven):
             pairs.append((key, _param_text(value, key)))
@@ -220,10 +221,10 @@ def status_error(response: httpx.Response, path: str) -> APIStatusError:
     problem: dict[str, Any] = {}
     if response.content:
         try:
-            parsed = json.loads(response.content)
+            parsed: object = json.loads(response.content)
         except ValueError:
             parsed = None
-        if isinstance(parsed, dict):
+        if is_json_object(parsed):
             problem = parsed
     reason = response.reason_phrase or _reason_phrase(status)
     detail = next(

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from kiket_sdk._generated.models import Allow, AllowMetadata, Deny, Pending
+from kiket_sdk._json_shapes import is_collection
 
 __all__ = ["Allow", "Deny", "Pending", "allow", "deny", "pending", "render_result"]
 
@@ -84,7 +85,7 @@ def render_result(result: object) -> bytes:
 def _fallback(value: object) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True)
-    if isinstance(value, set | frozenset | tuple):
+    if is_collection(value, (set, frozenset, tuple)):
         return list(value)
     raise TypeError(
         f"handler returned a value that is not JSON serialisable: {type(value).__name__}"

@@ -33,6 +33,7 @@ from kiket_sdk._exceptions import (
     SigningKeysUnavailableError,
     WebhookVerificationError,
 )
+from kiket_sdk._json_shapes import is_array, is_list, is_mapping
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_ISSUER",
+    "SIGNING_ALGORITHM",
     "JWKSCache",
     "RuntimeTokenClaims",
     "jwks_url_for",
@@ -50,14 +52,14 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DEFAULT_ISSUER = "kiket.dev"
-_ALGORITHM = "ES256"
+SIGNING_ALGORITHM = "ES256"  # runtime tokens: ECDSA P-256 with SHA-256 (the contract)
 _MAX_TOKEN_LENGTH = 16_384
 _MAX_JWKS_BYTES = 65_536  # a JWKS holds a handful of keys; anything bigger is refused
 _MAX_TIMESTAMP = 2**53  # iat/exp beyond this (or not finite) are no valid timestamps
 _MAX_ERROR_TEXT = 100  # how much of an underlying error a message may echo
 _KEYS_UNAVAILABLE = "could not fetch signing keys from Kiket; retry later"
 _KID_NOT_PUBLISHED = "signing key id is not published yet; retry later"
-_USABLE_KEY = ("EC", "P-256", _ALGORITHM, "sig")
+_USABLE_KEY = ("EC", "P-256", SIGNING_ALGORITHM, "sig")
 # PyJWT checks the signature; the claims are checked here, against an injectable `now`.
 _NO_CLAIM_CHECKS = ("exp", "iat", "nbf", "iss", "aud", "sub", "jti")
 _SIGNATURE_ONLY = cast("Options", {f"verify_{claim}": False for claim in _NO_CLAIM_CHECKS})
@@ -103,15 +105,15 @@ class RuntimeTokenClaims:
     iat: int | None = None
     exp: int | None = None
     jti: str | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    raw: Mapping[str, Any] = field(default_factory=dict[str, Any], repr=False, compare=False)
 
     @classmethod
     def from_mapping(cls, claims: Mapping[str, Any]) -> RuntimeTokenClaims:
         """Build from a decoded payload; values of the wrong type become ``None``."""
-        scopes = claims.get("scopes")
+        scopes: object = claims.get("scopes")
         if isinstance(scopes, str):  # tolerate an OAuth-style space-separated string
             scopes = scopes.split()
-        if not isinstance(scopes, list | tuple):
+        if not is_array(scopes):
             scopes = ()
         src, iss, jti = (claims.get(name) for name in ("src", "iss", "jti"))
         return cls(
@@ -153,7 +155,7 @@ def read_runtime_token_claims(token: str) -> RuntimeTokenClaims:
     """
     import jwt
 
-    if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN_LENGTH:
+    if not _is_given_token(token) or len(token) > _MAX_TOKEN_LENGTH:
         raise WebhookVerificationError("missing or oversized runtime token")
     try:
         payload = jwt.decode(token, options=_NOTHING)
@@ -367,19 +369,25 @@ def _known(kid: str, key: EllipticCurvePublicKey | None) -> EllipticCurvePublicK
     return key
 
 
-def _parse_jwks(document: Any) -> dict[str, EllipticCurvePublicKey]:
+def _parse_jwks(document: object) -> dict[str, EllipticCurvePublicKey]:
     """Public ES256 keys by kid; keys of any other type or curve are skipped."""
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
     from jwt.algorithms import ECAlgorithm
 
-    raw_keys = document.get("keys") if isinstance(document, Mapping) else None
-    if not isinstance(raw_keys, list):
+    raw_keys = document.get("keys") if is_mapping(document) else None
+    if not is_list(raw_keys):
         raise WebhookVerificationError("not a JWKS: expected an object with a list of keys")
     keys: dict[str, EllipticCurvePublicKey] = {}
     for jwk in raw_keys:
-        if not isinstance(jwk, Mapping) or not isinstance(jwk.get("kid"), str):
+        kid = jwk.get("kid") if is_mapping(jwk) else None
+        if not is_mapping(jwk) or not isinstance(kid, str):
             continue
-        fields = (jwk.get("kty"), jwk.get("crv"), jwk.get("alg", _ALGORITHM), jwk.get("use", "sig"))
+        fields = (
+            jwk.get("kty"),
+            jwk.get("crv"),
+            jwk.get("alg", SIGNING_ALGORITHM),
+            jwk.get("use", "sig"),
+        )
         if fields != _USABLE_KEY:  # only P-256 signing keys for ES256
             continue
         public = {name: jwk.get(name) for name in ("kty", "crv", "x", "y")}  # never "d"
@@ -388,9 +396,9 @@ def _parse_jwks(document: Any) -> dict[str, EllipticCurvePublicKey]:
         except Exception:  # a bad key is skipped, never fatal
             key = None
         if isinstance(key, EllipticCurvePublicKey):
-            keys[jwk["kid"]] = key
+            keys[kid] = key
         else:
-            logger.warning("skipping an unreadable signing key (kid %r)", jwk["kid"][:64])
+            logger.warning("skipping an unreadable signing key (kid %r)", kid[:64])
     return keys
 
 
@@ -413,7 +421,7 @@ async def verify_runtime_token(
     """
     import jwt
 
-    if not isinstance(token, str) or not token:
+    if not _is_given_token(token):
         raise WebhookVerificationError("missing runtime token")
     if len(token) > _MAX_TOKEN_LENGTH:
         raise WebhookVerificationError("runtime token is too large")
@@ -422,7 +430,7 @@ async def verify_runtime_token(
     except (jwt.PyJWTError, ValueError, TypeError, RecursionError) as exc:
         raise _malformed(exc) from None
     alg, kid = header.get("alg"), header.get("kid")
-    if alg != _ALGORITHM:  # checked before any key lookup: no "none", no HS256 key confusion
+    if alg != SIGNING_ALGORITHM:  # checked before any key lookup: no "none", no HS256 key confusion
         raise WebhookVerificationError(
             f"runtime token algorithm {str(alg)[:20]!r} is not allowed (only ES256)"
         )
@@ -430,13 +438,18 @@ async def verify_runtime_token(
         raise WebhookVerificationError("runtime token has no key id (kid)")
     key = await jwks.get_signing_key(kid)
     try:
-        payload = jwt.decode(token, key, algorithms=[_ALGORITHM], options=_SIGNATURE_ONLY)
+        payload = jwt.decode(token, key, algorithms=[SIGNING_ALGORITHM], options=_SIGNATURE_ONLY)
     except jwt.InvalidSignatureError:
         raise WebhookVerificationError("runtime token signature is invalid") from None
     except (jwt.PyJWTError, ValueError, TypeError, RecursionError) as exc:
         raise _malformed(exc) from None
     _check_claims(payload, issuer, leeway, time.time() if now is None else now)
     return RuntimeTokenClaims.from_mapping(payload)
+
+
+def _is_given_token(token: object) -> bool:
+    """A non-empty string (a caller's argument: the annotation is no guarantee)."""
+    return isinstance(token, str) and bool(token)
 
 
 def _check_claims(payload: Mapping[str, Any], issuer: str, leeway: float, now: float) -> None:

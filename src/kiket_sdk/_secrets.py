@@ -40,13 +40,13 @@ def require_extension_id(extension_id: str | None, operation: str) -> str:
     )
 
 
-def _checked_key(key: str) -> str:
+def _checked_key(key: object) -> str:
     if not isinstance(key, str) or not key.strip():
         raise KiketSDKError(f"A secret key must be a non-empty string, got {key!r}.")
     return key
 
 
-def _checked_value(key: str, value: str) -> str:
+def _checked_value(key: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise KiketSDKError(
             f"The value for secret {key!r} is blank: pass a non-empty string "

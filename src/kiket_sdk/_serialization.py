@@ -35,6 +35,7 @@ from pydantic import BaseModel
 
 from kiket_sdk._client_options import NotGiven
 from kiket_sdk._exceptions import ConfigurationError
+from kiket_sdk._json_shapes import is_array, is_mapping
 
 __all__ = ["aware_timestamp", "build_body", "json_param", "outbound_json", "to_jsonable"]
 
@@ -47,9 +48,9 @@ def to_jsonable(value: Any) -> Any:
     """
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True, exclude_none=True)
-    if isinstance(value, Mapping):
+    if is_mapping(value):
         return {key: to_jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
+    if is_array(value):
         return [to_jsonable(item) for item in value]
     return value
 
@@ -87,9 +88,9 @@ def outbound_json(value: Any, where: str = "body") -> Any:
         value = value.model_dump(by_alias=True, exclude_unset=True)
     if isinstance(value, datetime):
         return aware_timestamp(value, where)
-    if isinstance(value, Mapping):
+    if is_mapping(value):
         return {key: outbound_json(item, f"{where}.{key}") for key, item in value.items()}
-    if isinstance(value, list | tuple):
+    if is_array(value):
         return [outbound_json(item, f"{where}[{index}]") for index, item in enumerate(value)]
     return value
 

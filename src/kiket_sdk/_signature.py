@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import TypedDict
 
@@ -156,7 +156,7 @@ def verify_with_keys(
         raise WebhookVerificationError("signature mismatch")
 
 
-def _only_strings(secrets: Sequence[str]) -> tuple[str, ...]:
+def _only_strings(secrets: Iterable[object]) -> tuple[str, ...]:
     try:
         return tuple(item for item in secrets if isinstance(item, str))
     except TypeError:  # not iterable (None, a number): treated as "no secret configured"

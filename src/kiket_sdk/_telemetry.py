@@ -94,7 +94,7 @@ class TelemetryRecord:
     extension_version: str | None = None
     error_class: str | None = None
     error_message: str | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=dict[str, Any])
     timestamp: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     def to_json(self) -> dict[str, Any]:
@@ -120,7 +120,7 @@ class TelemetryTarget:
     """
 
     url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict[str, str])
     omit_nulls: bool = False
 
     def body(self, record: TelemetryRecord) -> dict[str, Any]:
@@ -188,6 +188,14 @@ class TelemetrySender:
         self._thread: threading.Thread | None = None
         self._last_warning = -float("inf")
         self._dropped_since_warning = 0
+
+    @classmethod
+    def reset_all_after_fork(cls) -> None:
+        """Give every sender of this process a fresh queue, lock and no thread; registered with
+        ``os.register_at_fork(after_in_child=...)``, since a forked child inherits neither the
+        parent's sending thread nor a usable lock."""
+        for sender in list(cls._instances):
+            sender._reset()
 
     @classmethod
     def shared(cls) -> TelemetrySender:
@@ -317,13 +325,8 @@ class TelemetrySender:
             self.sent += 1
 
 
-def _after_fork_in_child() -> None:
-    for sender in list(TelemetrySender._instances):
-        sender._reset()
-
-
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(after_in_child=TelemetrySender.reset_all_after_fork)
 
 
 class TelemetryReporter:

@@ -9,8 +9,8 @@ Every model keeps unknown fields (the platform adds fields over time) and types 
     assert payload_model("issue.created", "v1") is IssueCreated
 """
 
+from kiket_sdk._generated import catalogue as _catalogue
 from kiket_sdk._generated.catalogue import *  # noqa: F403 - the catalogue's __all__ is the API
-from kiket_sdk._generated.catalogue import __all__ as _catalogue_all
 from kiket_sdk._generated.models import (
     Actor,
     ApiInfo,
@@ -41,5 +41,5 @@ __all__ = [
     "Project",
     "SlaInfo",
     "Transition",
-    *_catalogue_all,
 ]
+__all__ += _catalogue.__all__  # a form type checkers follow (PEP 484 / pyright)

@@ -233,7 +233,7 @@ class Echo(BaseModel):
 
 
 async def test_sends_user_agent_accept_and_bearer(api: Any) -> None:
-    echo = await run(api._request("GET", "/echo", cast_to=Echo))
+    echo = await run(api.request("GET", "/echo", cast_to=Echo))
     assert echo.headers["user-agent"] == f"kiket-sdk-python/{__version__}"
     assert echo.headers["accept"] == "application/json"
     assert echo.headers["authorization"] == "Bearer wk_test"
@@ -244,7 +244,7 @@ async def test_no_authorization_without_token(
 ) -> None:
     monkeypatch.delenv("KIKET_WORKSPACE_TOKEN", raising=False)
     client = harness.make()
-    echo = await run(client._request("GET", "/echo", cast_to=Echo))
+    echo = await run(client.request("GET", "/echo", cast_to=Echo))
     assert "authorization" not in echo.headers
     assert client.workspace_token is None
 
@@ -252,7 +252,7 @@ async def test_no_authorization_without_token(
 async def test_default_headers_then_extra_headers(harness: Harness) -> None:
     client = harness.make(default_headers={"X-Team": "a", "X-Override": "default"})
     echo = await run(
-        client._request("GET", "/echo", cast_to=Echo, extra_headers={"x-override": "extra"})
+        client.request("GET", "/echo", cast_to=Echo, extra_headers={"x-override": "extra"})
     )
     assert echo.headers["x-team"] == "a"
     assert echo.headers["x-override"] == "extra"
@@ -269,12 +269,12 @@ async def test_with_options_merges_headers_and_shares_the_pool(harness: Harness)
     assert type(clone) is type(parent)
     assert (clone.max_retries, parent.max_retries) == (0, DEFAULT_MAX_RETRIES)
     assert clone.base_url == parent.base_url
-    seen = (await run(clone._request("GET", "/echo", cast_to=Echo))).headers
+    seen = (await run(clone.request("GET", "/echo", cast_to=Echo))).headers
     assert seen["authorization"] == "Bearer wk_clone"
     assert (seen["x-a"], seen["x-b"]) == ("1", "2")
     assert (seen["x-kiket-runtime-token"], seen["x-kiket-event-version"]) == ("rt", "v1")
     await run(clone.close())  # a copy never closes the shared pool
-    seen = (await run(parent._request("GET", "/echo", cast_to=Echo))).headers
+    seen = (await run(parent.request("GET", "/echo", cast_to=Echo))).headers
     assert seen["authorization"] == "Bearer wk_parent"
     assert seen["x-b"] == "1"
     assert "x-kiket-runtime-token" not in seen
@@ -286,9 +286,9 @@ async def test_with_options_can_drop_the_token_and_keeps_recorded_sleep(harness:
     assert clone.workspace_token is None
     assert clone.timeout == 5.0
     assert parent.timeout == DEFAULT_TIMEOUT
-    echo = await run(clone._request("GET", "/echo", cast_to=Echo))
+    echo = await run(clone.request("GET", "/echo", cast_to=Echo))
     assert "authorization" not in echo.headers
-    await run(clone._request("GET", "/flaky/copy", params={"fail": 1}))
+    await run(clone.request("GET", "/flaky/copy", params={"fail": 1}))
     assert len(harness.delays) == 1
 
 
@@ -297,7 +297,7 @@ async def test_with_options_can_drop_the_token_and_keeps_recorded_sleep(harness:
 
 async def test_path_params_are_percent_encoded(api: Any) -> None:
     echo = await run(
-        api._request(
+        api.request(
             "GET",
             "/echo/{module_key}/{table}/{record_id}",
             path_params={"module_key": "a/b c", "table": "x?y#z", "record_id": 42},
@@ -313,7 +313,7 @@ async def test_missing_path_param_raises_before_sending(
 ) -> None:
     with pytest.raises(ConfigurationError, match="extension_id"):
         await run(
-            api._request(
+            api.request(
                 "POST", "/echo/{extension_id}/events", path_params=path_params, body={"a": 1}
             )
         )
@@ -341,7 +341,7 @@ class NewSubmission(BaseModel):
 
 async def test_model_body_is_sent_by_alias_without_nones(api: Any) -> None:
     body = NewSubmission(project_id=7, data={"email": "a@example.com", "note": None})
-    echo = (await run(api._request_raw("POST", "/echo", body=body))).json()
+    echo = (await run(api.request_raw("POST", "/echo", body=body))).json()
     assert echo["json"] == body.model_dump(mode="json", by_alias=True, exclude_none=True)
     assert echo["json"]["projectId"] == 7
     assert "metadata" not in echo["json"]
@@ -363,7 +363,7 @@ async def test_no_body_sends_no_content_type(api: Any) -> None:
 
 
 async def test_typed_parse(api: Any) -> None:
-    echo = await run(api._request("GET", "/echo/typed", cast_to=Echo))
+    echo = await run(api.request("GET", "/echo/typed", cast_to=Echo))
     assert isinstance(echo, Echo)
     assert (echo.method, echo.raw_path) == ("GET", "/echo/typed")
 
@@ -373,10 +373,10 @@ class Defaults(BaseModel):
 
 
 async def test_empty_responses(api: Any) -> None:
-    assert await run(api._request("DELETE", "/empty")) is None
-    assert await run(api._request("GET", "/empty", cast_to=None)) is None
+    assert await run(api.request("DELETE", "/empty")) is None
+    assert await run(api.request("GET", "/empty", cast_to=None)) is None
     assert await run(api.delete("/empty")) is None
-    assert await run(api._request("GET", "/empty-200", cast_to=Defaults)) == Defaults()
+    assert await run(api.request("GET", "/empty-200", cast_to=Defaults)) == Defaults()
 
 
 async def test_unexpected_body_is_an_api_error(api: Any) -> None:
@@ -384,7 +384,7 @@ async def test_unexpected_body_is_an_api_error(api: Any) -> None:
         required_field: int
 
     with pytest.raises(APIError, match=r"unexpected response body for GET /echo") as info:
-        await run(api._request("GET", "/echo", cast_to=Needs))
+        await run(api.request("GET", "/echo", cast_to=Needs))
     assert not isinstance(info.value, APIStatusError)
     assert "Needs does not fit: required_field: Field required" in str(info.value)
     assert "wk_test" not in str(info.value)  # the body (which echoes the token) is not quoted
@@ -393,12 +393,12 @@ async def test_unexpected_body_is_an_api_error(api: Any) -> None:
 
 
 async def test_request_raw_returns_the_response(api: Any) -> None:
-    response = await run(api._request_raw("GET", "/echo/{x}", path_params={"x": "r"}))
+    response = await run(api.request_raw("GET", "/echo/{x}", path_params={"x": "r"}))
     assert isinstance(response, httpx.Response)
     assert response.status_code == 200
     assert response.json()["raw_path"] == "/echo/r"
     with pytest.raises(NotFoundError):
-        await run(api._request_raw("GET", "/problem/404"))
+        await run(api.request_raw("GET", "/problem/404"))
 
 
 @pytest.mark.parametrize(
@@ -415,7 +415,7 @@ async def test_problem_details_become_typed_errors(
     api: Any, status: int, error_class: type[APIStatusError]
 ) -> None:
     with pytest.raises(error_class) as info:
-        await run(api._request("GET", f"/problem/{status}", cast_to=Echo))
+        await run(api.request("GET", f"/problem/{status}", cast_to=Echo))
     error = info.value
     assert error.status_code == status
     assert error.problem == {
@@ -483,7 +483,7 @@ async def test_really_waits_a_short_retry_after(harness: Harness) -> None:
 
 
 async def test_post_retry_reuses_one_idempotency_key(harness: Harness, api: Any) -> None:
-    result = await run(api._request_raw("POST", "/flaky/post", params={"fail": 2}, body={"x": 1}))
+    result = await run(api.request_raw("POST", "/flaky/post", params={"fail": 2}, body={"x": 1}))
     assert result.json() == {"attempts": 3}
     keys = {seen.headers.get("idempotency-key") for seen in RECORDER.to("/flaky/post")}
     assert len(keys) == 1
@@ -496,14 +496,14 @@ async def test_post_retry_reuses_one_idempotency_key(harness: Harness, api: Any)
 
 
 async def test_post_with_callers_idempotency_key(api: Any) -> None:
-    await run(api._request("PATCH", "/flaky/key", params={"fail": 1}, idempotency_key="order-42"))
+    await run(api.request("PATCH", "/flaky/key", params={"fail": 1}, idempotency_key="order-42"))
     seen = RECORDER.to("/flaky/key")
     assert [s.headers["idempotency-key"] for s in seen] == ["order-42", "order-42"]
 
 
 async def test_post_without_idempotency_key_is_not_retried(harness: Harness, api: Any) -> None:
     with pytest.raises(InternalServerError) as info:
-        await run(api._request("POST", "/flaky/nokey", params={"fail": 1}, idempotency_key=None))
+        await run(api.request("POST", "/flaky/nokey", params={"fail": 1}, idempotency_key=None))
     assert info.value.status_code == 503
     seen = RECORDER.to("/flaky/nokey")
     assert len(seen) == 1
@@ -512,7 +512,7 @@ async def test_post_without_idempotency_key_is_not_retried(harness: Harness, api
 
 
 async def test_get_and_put_carry_no_idempotency_key_but_are_retried(api: Any) -> None:
-    await run(api._request("PUT", "/flaky/put", params={"fail": 1, "status": 502}))
+    await run(api.request("PUT", "/flaky/put", params={"fail": 1, "status": 502}))
     seen = RECORDER.to("/flaky/put")
     assert len(seen) == 2
     assert all("idempotency-key" not in s.headers for s in seen)
@@ -570,7 +570,7 @@ async def test_timeout_raises_api_timeout_error_after_retries(harness: Harness) 
 
 async def test_per_call_timeout(api: Any) -> None:
     with pytest.raises(APITimeoutError):
-        await run(api._request("GET", "/slow", timeout=0.05))
+        await run(api.request("GET", "/slow", timeout=0.05))
 
 
 # --- rate limits, helpers, configuration --------------------------------------------------------

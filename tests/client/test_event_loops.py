@@ -126,21 +126,16 @@ def test_a_copy_follows_its_root_across_loops(fake: FakeKiket) -> None:
 
 def test_a_given_pool_used_from_another_loop_is_a_connection_error(fake: FakeKiket) -> None:
     # The caller's own httpx pool cannot follow loops; the error says what to do instead.
-    holder: dict[str, AsyncKiketClient] = {}
-
-    async def first() -> None:
-        client = AsyncKiketClient(
-            base_url=fake.url, workspace_token="wk_test", http_client=httpx.AsyncClient()
-        )
-        holder["client"] = client
-        await client.extension.rate_limit()
-
-    async def second() -> None:
-        await holder["client"].extension.rate_limit()
-
-    asyncio.run(first())
-    with pytest.raises(APIConnectionError, match="belongs to another event loop"):
-        asyncio.run(second())
+    pool = httpx.AsyncClient()
+    client = AsyncKiketClient(base_url=fake.url, workspace_token="wk_test", http_client=pool)
+    first_loop = asyncio.new_event_loop()
+    try:
+        first_loop.run_until_complete(client.extension.rate_limit())  # a kept-alive connection
+        with pytest.raises(APIConnectionError, match="belongs to another event loop"):
+            asyncio.run(client.extension.rate_limit())
+    finally:  # the pool's sockets belong to the first loop: closed there
+        first_loop.run_until_complete(pool.aclose())
+        first_loop.close()
 
 
 # -- pytest-asyncio: a new loop for every test, one client for the module -------------------

@@ -277,3 +277,5 @@ def test_dev_serves_against_the_fake_and_logs(capsys: pytest.CaptureFixture[str]
     finally:
         process.terminate()
         process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()  # the reader thread ends with it

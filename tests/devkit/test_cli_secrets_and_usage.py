@@ -168,6 +168,8 @@ def test_dev_banner_names_the_env_secret_and_its_send_line_works(
     finally:
         process.terminate()
         process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()  # the reader thread ends with it
 
 
 # --- send: the path goes before the query; query values are hidden -------------------------------

@@ -188,7 +188,7 @@ def host_document(sdk: KiketSDK, *, own_route: bool = True) -> dict[str, Any]:
 
     host.include_router(sdk.router, prefix="/kiket")
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # FastAPI warns about duplicate operation ids
+        warnings.simplefilter("error", UserWarning)  # FastAPI warns of duplicate operation ids
         document: dict[str, Any] = TestClient(host).get("/openapi.json").json()
     return document
 

@@ -124,7 +124,10 @@ def test_include_router_host_waits_for_deferred_work_on_sigterm(tmp_path: Path) 
     finally:
         if proc.poll() is None:
             proc.kill()
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    stderr = ""
+    if proc.stderr is not None:
+        stderr = proc.stderr.read().decode()
+        proc.stderr.close()
     assert sorted(log.read_text().split()) == ids, stderr
     assert "without the SDK's lifespan" not in stderr
 

@@ -187,7 +187,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
         user_environ = dict(os.environ)
         os.environ.setdefault("KIKET_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
         sdk = import_sdk(args.target)
-        if sdk._async_client is not None or sdk._sync_client is not None:
+        # The dev server's own check on the SDK object: was a client made before base_url moved?
+        if sdk._async_client is not None or sdk._sync_client is not None:  # pyright: ignore[reportPrivateUsage]
             raise CLIError(
                 f"{args.target} created its API client at import; cannot point it at the fake"
             )

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from kiket_sdk._cli._common import CLIError, out
 from kiket_sdk._cli._network import network_failure, os_reason
+from kiket_sdk._json_shapes import is_json_object
 
 __all__ = ["DEFAULT_URL", "cmd_events", "cmd_send", "cmd_sign", "webhook_url"]
 
@@ -78,14 +79,14 @@ def cmd_send(args: argparse.Namespace) -> int:
     else:
         payload = event_payload(args.event, args.version)
     for path, value in args.set or ():
-        if not isinstance(payload, dict):
+        if not is_json_object(payload):
             raise CLIError("argument --set: needs a JSON object payload")
         try:
             set_path(payload, path, value)
         except ValueError as exc:
             raise CLIError(f"argument --set: {exc}") from None
     if args.api_url:
-        if not isinstance(payload, dict):
+        if not is_json_object(payload):
             raise CLIError("argument --api-url: needs a JSON object payload")
         set_path(payload, "api.base_url", args.api_url)
     body = json.dumps(payload, separators=(",", ":")).encode("utf-8")

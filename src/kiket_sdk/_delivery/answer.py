@@ -36,8 +36,8 @@ class Answer:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=_json_headers)
-    deferred: list[DeferredCall] = field(default_factory=list)
-    jobs: list[asyncio.Task[None]] = field(default_factory=list)
+    deferred: list[DeferredCall] = field(default_factory=list[DeferredCall])
+    jobs: list[asyncio.Task[None]] = field(default_factory=list[asyncio.Task[None]])
     """Work this delivery started that goes on after the answer (its deferred calls, a handler
     past its timeout); awaited in the request itself when no lifespan is running."""
 

@@ -87,7 +87,7 @@ class DeliveryFacts:
     extension_id: str | None
     extension_version: str | None
     deferred: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = field(
-        default_factory=list
+        default_factory=list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]]
     )
 
 

@@ -33,7 +33,7 @@ class Envelope:
     token_type: str | None = None
     expires_at: str | None = None
     scopes: tuple[str, ...] = ()
-    secrets: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict[str, str])
     api_base_url: str | None = None
     event_id: str | None = None
     """The event id as text (``ctx.delivery_id``): a string as sent, anything else as JSON."""

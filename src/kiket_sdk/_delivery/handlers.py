@@ -200,7 +200,7 @@ def _target(func: Callable[..., Any]) -> Any:
         target = target.func
     target = inspect.unwrap(getattr(target, "__func__", target))
     if not inspect.isfunction(target):
-        target = getattr(type(target), "__call__", target)  # noqa: B004 - async __call__
+        target = getattr(_class_of(target), "__call__", target)  # noqa: B004 - async __call__
     return target
 
 
@@ -410,7 +410,7 @@ def inspect_handler(
             f"required_scopes=[{required_scopes!r}]"
         )
     scopes = tuple(required_scopes or ())
-    if not all(isinstance(scope, str) and scope.strip() for scope in scopes):
+    if not all(_is_scope(scope) for scope in scopes):
         raise ConfigurationError(f"required_scopes of {route} must be non-blank strings")
     model = _payload_model(func, model_annotation)
     _check_catalogued_model(event, version, model)
@@ -423,3 +423,14 @@ def inspect_handler(
         wants_context=wants_context,
         required_scopes=scopes,
     )
+
+
+def _class_of(value: object) -> type[object]:
+    """``type(value)``, typed for any value."""
+    return type(value)
+
+
+def _is_scope(scope: object) -> bool:
+    """A non-blank string (``required_scopes`` come from user code: the annotation is no
+    guarantee)."""
+    return isinstance(scope, str) and bool(scope.strip())

@@ -34,6 +34,7 @@ import pydantic_core
 from pydantic import BaseModel
 
 from kiket_sdk._delivery import messages as msg
+from kiket_sdk._json_shapes import is_array, is_collection, is_dict, is_json_object
 
 __all__ = ["JSONRuleError", "check_plain", "dump", "parse_object"]
 
@@ -73,7 +74,7 @@ def parse_object(body: bytes) -> dict[str, Any]:
         if text.startswith("number out of range"):
             raise JSONRuleError(msg.JSON_NUMBER_TOO_LARGE) from None
         raise JSONRuleError(msg.MALFORMED_JSON) from None
-    if not isinstance(data, dict):
+    if not is_json_object(data):
         raise JSONRuleError(msg.NOT_AN_OBJECT)
     if _may_overflow(body) and _has_infinity(data):
         raise JSONRuleError(msg.JSON_NUMBER_TOO_LARGE)
@@ -85,15 +86,15 @@ def _may_overflow(body: bytes) -> bool:
     return b"0e000" in shape or b"0e-000" in shape or _MANY_DIGITS in shape
 
 
-def _has_infinity(value: Any) -> bool:
+def _has_infinity(value: object) -> bool:
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, float) and math.isinf(item):
             return True
-        if isinstance(item, dict):
+        if is_dict(item):
             stack.extend(item.values())
-        elif isinstance(item, list):
+        elif is_array(item):
             stack.extend(item)
     return False
 
@@ -120,19 +121,19 @@ def check_plain(value: Any) -> None:
     """What pydantic's serializer lets through but strict JSON does not: two keys of one object
     written alike (``1`` and ``"1"``, an Enum and its value, a ``str`` subclass) and integers
     too long to read back. Walks dicts, lists, tuples, sets, pydantic models and dataclasses."""
-    stack = [value]
+    stack: list[object] = [value]
     while stack:
         item = stack.pop()
         kind = type(item)
         if kind is str or kind is float or kind is bool or item is None:
             continue
-        if isinstance(item, dict):
+        if is_dict(item):
             for key in item:
                 if type(key) is not str:
                     _check_keys(item)
                     break
             stack.extend(item.values())
-        elif isinstance(item, list | tuple | set | frozenset):
+        elif is_collection(item, (list, tuple, set, frozenset)):
             stack.extend(item)
         elif isinstance(item, int):
             if item.bit_length() > _MAX_INT_BITS:
@@ -149,7 +150,7 @@ def check_plain(value: Any) -> None:
             stack.extend(getattr(item, field.name) for field in dataclasses.fields(item))
 
 
-def _check_keys(mapping: dict[Any, Any]) -> None:
+def _check_keys(mapping: dict[object, object]) -> None:
     written = [_written_key(key) for key in mapping]
     if len(set(written)) != len(written):
         twice = next(w for w in written if written.count(w) > 1)

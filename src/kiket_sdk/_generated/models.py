@@ -4,8 +4,6 @@
 #   filename:  kiket-extension-api.yaml
 #   version:   0.89.0
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, RootModel

@@ -35,6 +35,8 @@ import difflib
 from collections.abc import Collection, Mapping
 from types import MappingProxyType
 
+from kiket_sdk._manifest.yaml_values import is_mapping
+
 __all__ = [
     "CALLBACK_ALIASES",
     "CALLBACK_KEYS",
@@ -164,9 +166,9 @@ def unknown_key_problems(
     shown as its full path, ``'delivery.callback.secret'``), else the closest known key by
     ``difflib`` (ratio 0.6 or more), else none. A non-mapping ``node`` has no keys.
     """
-    if not isinstance(node, Mapping):
+    if not is_mapping(node):
         return []
-    problems = []
+    problems: list[str] = []
     for raw_key in node:
         key = str(raw_key)
         if key in known:

@@ -29,6 +29,7 @@ import yaml
 from kiket_sdk._exceptions import ConfigurationError
 from kiket_sdk._manifest.model import ExtensionManifest
 from kiket_sdk._manifest.parsing import parse_manifest
+from kiket_sdk._manifest.yaml_values import is_mapping
 
 __all__ = ["MANIFEST_SEARCH_ORDER", "find_manifest", "load_manifest"]
 
@@ -89,7 +90,7 @@ def load_manifest(
             line = f" at line {exc.problem_mark.line + 1}"
         detail = (exc.problem if isinstance(exc, yaml.MarkedYAMLError) else None) or str(exc)
         raise ConfigurationError(f"Manifest {target} is not valid YAML{line}: {detail}") from exc
-    if not isinstance(data, Mapping):
+    if not is_mapping(data):
         found_kind = "nothing" if data is None else type(data).__name__
         raise ConfigurationError(
             f"Manifest {target} must be a YAML mapping at the top level, found {found_kind}."

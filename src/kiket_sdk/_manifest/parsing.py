@@ -49,6 +49,7 @@ from kiket_sdk._manifest.yaml_values import (
     as_mapping,
     as_text,
     as_whole_number,
+    is_mapping,
 )
 
 __all__ = ["parse_manifest", "read_settings"]
@@ -129,7 +130,7 @@ def read_settings(
     """
     declared: list[tuple[str, Mapping[str, Any]]] = []
     for index, item in enumerate(as_list(data.get("settings"), "settings", problems)):
-        if isinstance(item, Mapping) and item.get("key") is not None:
+        if is_mapping(item) and item.get("key") is not None:
             declared.append((f"settings[{index}]", item))
             problems += known.unknown_key_problems(
                 item, known.SETTING_ENTRY_KEYS, f"settings[{index}]", known.SETTING_ENTRY_ALIASES
@@ -144,16 +145,14 @@ def read_settings(
         ("extension.configuration", as_mapping(data.get("extension"))),
     ):
         conf = base.get("configuration")
-        if conf is not None and not isinstance(conf, Mapping):
+        if conf is not None and not is_mapping(conf):
             problems.append(f"`{where}` should be a mapping of settings; it was ignored.")
         props = as_mapping(conf).get("properties")
-        if isinstance(props, Mapping) and all(
-            isinstance(v, Mapping | None) for v in props.values()
-        ):
+        if is_mapping(props) and all((v is None or is_mapping(v)) for v in props.values()):
             problems += known.unknown_key_problems(conf, known.CONFIGURATION_SCHEMA_KEYS, where)
             where, conf = f"{where}.properties", props
         for key, spec in as_mapping(conf).items():
-            if not isinstance(spec, Mapping | None):
+            if not (spec is None or is_mapping(spec)):
                 problems.append(f"`{where}.{key}` should be a mapping like {{type, default}}.")
             problems += known.unknown_key_problems(
                 spec, known.SETTING_KEYS, f"{where}.{key}", known.SETTING_ALIASES
@@ -231,7 +230,7 @@ def _secret_entries(value: object, where: str, problems: list[str]) -> list[tupl
     for index, item in enumerate(as_list(value, where, problems)):
         if isinstance(item, str):
             entries.append((item, False))
-        elif isinstance(item, Mapping) and item.get("key") is not None:
+        elif is_mapping(item) and item.get("key") is not None:
             required = as_flag(item.get("required"), f"{where}[{index}].required", problems)
             problems += known.unknown_key_problems(
                 item, known.SECRET_KEYS, f"{where}[{index}]", known.SECRET_ALIASES
@@ -262,7 +261,7 @@ def _hooks(value: object, where: str, problems: list[str]) -> tuple[HookSpec, ..
 
 
 def _output_fields(value: object, where: str, problems: list[str]) -> Mapping[str, OutputFieldSpec]:
-    if value is not None and not isinstance(value, Mapping):
+    if value is not None and not is_mapping(value):
         problems.append(f"`{where}` should be a mapping; it was ignored.")
     fields: dict[str, OutputFieldSpec] = {}
     for raw_key, item in as_mapping(value).items():

@@ -20,19 +20,31 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
-__all__ = ["as_flag", "as_list", "as_mapping", "as_text", "as_whole_number"]
+__all__ = ["as_flag", "as_list", "as_mapping", "as_text", "as_whole_number", "is_mapping"]
+
+
+def is_mapping(value: object) -> TypeGuard[Mapping[Any, Any]]:
+    """``isinstance(value, Mapping)``; a YAML mapping's keys and values may be of any type, so
+    each reader checks the ones it uses."""
+    return isinstance(value, Mapping)
+
+
+def _is_list(value: object) -> TypeGuard[list[Any]]:
+    return isinstance(value, list)
 
 
 def as_mapping(value: object) -> Mapping[str, Any]:
     """``value`` when it is a mapping, else an empty one."""
-    return value if isinstance(value, Mapping) else {}
+    return value if is_mapping(value) else {}
 
 
 def as_list(value: object, where: str, problems: list[str]) -> list[Any]:
     """``value`` when it is a list; ``[]`` (noting a problem unless it is absent) otherwise."""
-    if value is None or isinstance(value, list):
+    if value is None:
+        return []
+    if _is_list(value):
         return value or []
     problems.append(f"`{where}` should be a list; it was ignored.")
     return []

@@ -55,6 +55,15 @@ class DeliveryStoreError(Exception):
     """A store found a record it cannot read (another program writes under its prefix?)."""
 
 
+def _checked_status(value: object) -> int:
+    """A status code field: an int (``True`` is not one); ``TypeError`` otherwise."""
+    if type(value) is int:  # the usual case, decided without isinstance
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("StoredResponse.status_code must be an int")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class StoredResponse:
     """The answer a handler run produced, kept so a redelivery is answered with it.
@@ -73,9 +82,7 @@ class StoredResponse:
     content_type: str = "application/json"
 
     def __post_init__(self) -> None:
-        status = self.status_code
-        if type(status) is not int and (isinstance(status, bool) or not isinstance(status, int)):
-            raise TypeError("StoredResponse.status_code must be an int")
+        status = _checked_status(self.status_code)
         if not 100 <= status <= 599:
             raise ValueError(f"StoredResponse.status_code out of range: {status}")
         if type(self.body) is not bytes:

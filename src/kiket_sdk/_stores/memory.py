@@ -57,9 +57,7 @@ class MemoryDeliveryStore:
     """
 
     def __init__(self, max_entries: int = 100_000) -> None:
-        if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
-            raise ValueError(f"max_entries must be an int >= 1, got {max_entries!r}")
-        self.max_entries = max_entries
+        self.max_entries: int = _checked_max_entries(max_entries)
         self._lock = threading.Lock()
         self._claims: OrderedDict[str, _Entry] = OrderedDict()  # in progress, oldest first
         self._done: OrderedDict[str, _Entry] = OrderedDict()  # completed, oldest first
@@ -180,3 +178,10 @@ class MemoryDeliveryStore:
 
 def _first(queue: OrderedDict[str, _Entry]) -> _Entry:
     return next(iter(queue.values()))
+
+
+def _checked_max_entries(value: object) -> int:
+    """``max_entries``: an int >= 1 (``True`` is not one); ``ValueError`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"max_entries must be an int >= 1, got {value!r}")
+    return value

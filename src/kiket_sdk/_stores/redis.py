@@ -187,7 +187,8 @@ def _redis_client_from_url(url: str) -> Redis:
     # A burst of deliveries waits for a free connection instead of failing ("Too many
     # connections" from the default pool). Options in the URL's query override these.
     try:
-        pool = BlockingConnectionPool.from_url(
+        # redis-py leaves from_url's **kwargs unannotated (they go to the connection class).
+        pool = BlockingConnectionPool.from_url(  # pyright: ignore[reportUnknownMemberType]
             url,
             max_connections=POOL_SIZE,
             timeout=POOL_TIMEOUT,

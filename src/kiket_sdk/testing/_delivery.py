@@ -196,7 +196,9 @@ def route_outbound(sdk: KiketSDK, base_url: str) -> str:
     ```
     """
     settle(sdk)
-    sdk._memory_ledger = None  # a test's deliveries are not answered from an earlier test's
+    # A test's deliveries are not answered from an earlier test's: the test kit resets the
+    # SDK's in-memory ledger, which is no public API.
+    sdk._memory_ledger = None  # pyright: ignore[reportPrivateUsage]
     previous, sdk.base_url = sdk.base_url, base_url.rstrip("/")
     return previous
 

@@ -19,8 +19,9 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from kiket_sdk._json_shapes import is_list
 from kiket_sdk.testing._fake_openapi import Operation
-from kiket_sdk.testing._spec import load_spec, resolve
+from kiket_sdk.testing._spec import is_spec_object, load_spec, resolve
 
 __all__ = ["default_answer", "instance_of"]
 
@@ -46,15 +47,16 @@ def default_answer(operation: Operation) -> tuple[int, Any]:
         raise LookupError(f"{operation.operation_id} documents no 2xx answer in the spec")
     _, response = resolve((*operation.spec_path, "responses", success[0]))
     status = int(str(success[0]).replace("XX", "00"))
-    media = (response.get("content") or {}).get("application/json")
+    content: Mapping[str, Any] = response.get("content") or {}
+    media: Mapping[str, Any] | None = content.get("application/json")
     if media is None:
         return status, None
     if "example" in media:
         return status, copy.deepcopy(media["example"])
-    examples = media.get("examples") or {}
+    examples: Mapping[str, Any] = media.get("examples") or {}
     if examples:
-        first = next(iter(examples.values()))
-        return status, copy.deepcopy(first.get("value") if isinstance(first, Mapping) else first)
+        first: object = next(iter(examples.values()))
+        return status, copy.deepcopy(first.get("value") if is_spec_object(first) else first)
     return status, instance_of(media.get("schema", {}))
 
 
@@ -86,8 +88,8 @@ def instance_of(schema: Mapping[str, Any]) -> Any:
             if isinstance(value, dict):
                 merged |= value
         return merged | _object_instance(schema)
-    kind = schema.get("type")
-    if isinstance(kind, list):
+    kind: object = schema.get("type")
+    if is_list(kind):
         kind = next((k for k in kind if k != "null"), "null")
     if kind == "object" or "properties" in schema:
         return _object_instance(schema)

@@ -38,11 +38,11 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -66,7 +66,7 @@ from kiket_sdk.testing._fake_problem import PROBLEM_CONTENT_TYPE, ProblemError
 from kiket_sdk.testing._fake_routes import Answer, Params, Route
 from kiket_sdk.testing._fake_store import FakeKiketState, checked
 from kiket_sdk.testing._server import serve_app
-from kiket_sdk.testing._spec import error_messages, schema_validator
+from kiket_sdk.testing._spec import error_messages, is_spec_object, schema_validator
 
 __all__ = ["ROUTES", "FakeKiket", "FakeResponse", "RecordedCall"]
 
@@ -89,10 +89,11 @@ class RecordedCall:
 
 
 def _public_jwks(jwks: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    if isinstance(jwks, Mapping):
+    keys: list[Mapping[str, Any]]
+    if is_spec_object(jwks):  # a JWKS document, or one key
         keys = list(jwks["keys"]) if "keys" in jwks else [jwks]
-    else:
-        keys = list(jwks)
+    else:  # not a mapping, so the annotation's other member: the keys themselves
+        keys = list(cast("Iterable[Mapping[str, Any]]", jwks))
     public = [{k: v for k, v in key.items() if k not in _PRIVATE_JWK_MEMBERS} for key in keys]
     return checked("Jwks", {"keys": public}, "jwks")
 
@@ -325,7 +326,7 @@ class FakeKiket(FakeKiketState):
         return FakeKiketTransport(self.handle)
 
     @contextmanager
-    def serve(self, port: int = 0, host: str = "127.0.0.1") -> Iterator[str]:
+    def serve(self, port: int = 0, host: str = "127.0.0.1") -> Generator[str, None, None]:
         """Serve the fake with uvicorn in a background thread; yields the base URL.
 
         ``port=0`` picks a free port. ``fake.url`` holds the URL while serving.

@@ -218,7 +218,7 @@ def response_errors(operation: Operation, status: int, content_type: str, body: 
     if key is None:
         return [f"status {status} is not a documented answer of {operation.operation_id}"]
     where, response = resolve((*operation.spec_path, "responses", key))
-    content = response.get("content") or {}
+    content: Mapping[str, Any] = response.get("content") or {}
     if not content:
         return [] if not body else [f"status {status} of {operation.operation_id} has no body"]
     media_type = content_type.split(";")[0].strip()

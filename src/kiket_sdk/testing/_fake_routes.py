@@ -13,7 +13,7 @@ spec (a test checks it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -131,7 +131,7 @@ def _row(state: FakeKiketState, params: dict[str, Any]) -> dict[str, Any]:
 
 @route("list_custom_data_records")
 def _list_records(state: FakeKiketState, params: Params, body: Any) -> Answer:
-    filters = params.get("filters") or {}
+    filters: Mapping[str, Any] = params.get("filters") or {}
     rows = _rows(state, params).values()
     matching = (row for row in rows if all(row.get(k) == v for k, v in filters.items()))
     return 200, {"data": limited(matching, params["limit"])}

@@ -97,7 +97,7 @@ class FakeKiketState:
     ) -> list[dict[str, Any]]:
         """Store records (ids are given to those without one); returns them as stored."""
         rows = self.table(module, table, project_id)
-        stored = []
+        stored: list[dict[str, Any]] = []
         for record in records:
             row = {**record, "id": record.get("id", self.next_id())}
             rows[str(row["id"])] = checked("CustomDataRecord", row, "seeded record")
@@ -118,7 +118,7 @@ class FakeKiketState:
     # -- SLA events -------------------------------------------------------------------------------
     def seed_sla_events(self, events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Add SLA events (``id`` and ``triggered_at`` are filled in when missing)."""
-        added = []
+        added: list[dict[str, Any]] = []
         for event in events:
             entry = {"id": self.next_id(), "triggered_at": now_iso(), **event}
             self.sla_events.append(checked("SlaEvent", entry, "seeded SLA event"))

@@ -23,8 +23,9 @@ import functools
 import re
 import uuid
 from collections.abc import Mapping, MutableMapping, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
+from kiket_sdk._json_shapes import is_list
 from kiket_sdk.testing._spec import load_spec, resolve
 
 __all__ = ["event_payload", "set_path"]
@@ -58,7 +59,7 @@ def _set(payload: MutableMapping[str, Any], parts: Sequence[str], value: Any, pa
     node: Any = payload
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
-        if isinstance(node, list) and re.fullmatch(r"-?\d+", part):
+        if is_list(node) and re.fullmatch(r"-?\d+", part):
             index = int(part)
             if not -len(node) <= index < len(node):
                 raise ValueError(f"cannot set {path!r}: index {index} is out of range")
@@ -66,7 +67,7 @@ def _set(payload: MutableMapping[str, Any], parts: Sequence[str], value: Any, pa
                 node[index] = value
             else:
                 node = node[index]
-        elif isinstance(node, MutableMapping):
+        elif _is_payload_object(node):
             if last:
                 node[part] = value
             else:
@@ -121,3 +122,8 @@ def event_payload(event: str, version: str = "v1", **overrides: Any) -> dict[str
             raise ValueError(f"not an override name: {key!r} (use issue__title=... to nest)")
         _set(payload, parts, value, key)
     return payload
+
+
+def _is_payload_object(value: object) -> TypeGuard[MutableMapping[str, Any]]:
+    """``isinstance(value, MutableMapping)`` inside a JSON payload (whose keys are strings)."""
+    return isinstance(value, MutableMapping)

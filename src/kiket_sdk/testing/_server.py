@@ -18,7 +18,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -34,7 +34,7 @@ def serve_app(
     lifespan: Literal["auto", "on", "off"] = "auto",
     startup_timeout: float = 10.0,
     shutdown_timeout: float = 10.0,
-) -> Iterator[str]:
+) -> Generator[str, None, None]:
     """Run ``app`` until the ``with`` block ends; yields ``http://host:port``.
 
     Raises ``RuntimeError`` when the server does not start within ``startup_timeout`` seconds

@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeGuard, cast
 
 import jsonschema  # type: ignore[import-untyped, unused-ignore]  # typed by types-jsonschema
 import yaml
@@ -82,6 +82,13 @@ def pointer(path: Sequence[str | int]) -> str:
     return "#/" + "/".join(tokens)
 
 
+def is_spec_object(value: object) -> TypeGuard[Mapping[str, Any]]:
+    """``isinstance(value, Mapping)`` for a node of the spec: a JSON object, so its keys are
+    strings; its values are read as the OpenAPI schema describes them (``tests/test_spec.py``
+    validates the document)."""
+    return isinstance(value, Mapping)
+
+
 def resolve(path: Sequence[str | int]) -> tuple[tuple[str | int, ...], Any]:
     """Walk ``path`` from the spec root, following a ``$ref`` found at the end.
 
@@ -91,8 +98,10 @@ def resolve(path: Sequence[str | int]) -> tuple[tuple[str | int, ...], Any]:
     current = tuple(path)
     for part in current:
         node = node[part]
-    while isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
-        ref = node["$ref"]
+    while True:
+        ref: object = node.get("$ref") if is_spec_object(node) else None
+        if not isinstance(ref, str):
+            break
         if not ref.startswith("#/"):
             raise ValueError(f"only local references are supported, not {ref!r}")
         parts = [t.replace("~1", "/").replace("~0", "~") for t in ref[2:].split("/")]
@@ -106,7 +115,7 @@ def resolve(path: Sequence[str | int]) -> tuple[tuple[str | int, ...], Any]:
 @functools.cache
 def _registry() -> Registry[Any]:
     resource = Resource.from_contents(dict(load_spec()), default_specification=DRAFT202012)
-    registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
+    registry: Registry[Any] = Registry[Any]().with_resource(SPEC_URI, resource)
     return registry
 
 

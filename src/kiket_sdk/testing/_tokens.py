@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kiket_sdk._runtime_token import _ALGORITHM, DEFAULT_ISSUER
+from kiket_sdk._runtime_token import DEFAULT_ISSUER, SIGNING_ALGORITHM
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
@@ -31,7 +31,7 @@ def generate_signing_key(kid: str | None = None) -> tuple[EllipticCurvePrivateKe
 
     private_key = ec.generate_private_key(ec.SECP256R1())
     jwk = {str(k): str(v) for k, v in ECAlgorithm.to_jwk(private_key.public_key(), True).items()}
-    jwk.update(kid=kid or secrets.token_hex(8), alg=_ALGORITHM, use="sig")
+    jwk.update(kid=kid or secrets.token_hex(8), alg=SIGNING_ALGORITHM, use="sig")
     return private_key, jwk
 
 
@@ -60,4 +60,4 @@ def sign_runtime_token(
     payload: dict[str, Any] = {"iss": issuer, "iat": issued, "exp": int(issued + expires_in)}
     payload.update(claims or {}, **extra_claims)
     payload = {name: value for name, value in payload.items() if value is not None}
-    return jwt.encode(payload, private_key, algorithm=_ALGORITHM, headers={"kid": kid})
+    return jwt.encode(payload, private_key, algorithm=SIGNING_ALGORITHM, headers={"kid": kid})

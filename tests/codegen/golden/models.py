@@ -4,8 +4,6 @@
 #   filename:  fixture-spec.yaml
 #   version:   0.89.0
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from pydantic import Field

@@ -76,7 +76,7 @@ class AuditResource:
             from_: Only anchors created at or after this ISO-8601 timestamp.
             to: Only anchors created at or before this ISO-8601 timestamp.
         """
-        return self._client._request(
+        return self._client.request(
             "GET",
             "/api/v1/audit/anchors",
             params={
@@ -114,7 +114,7 @@ class AuditResource:
             merkle_root: The anchor's Merkle root (0x-prefixed hex).
             include_records: Also return the anchored records; sent as `true`/`false`.
         """
-        return self._client._request(
+        return self._client.request(
             "GET",
             "/api/v1/audit/anchors/{merkle_root}",
             path_params={"merkle_root": merkle_root},
@@ -146,7 +146,7 @@ class AuditResource:
             record_id: Id of the audit record.
             record_type: Kind of audit record. Known values today are AuditLog (the default) and AIAuditLog. The server's default: ``AuditLog``.
         """
-        return self._client._request(
+        return self._client.request(
             "GET",
             "/api/v1/audit/records/{record_id}/proof",
             path_params={"record_id": record_id},
@@ -185,7 +185,7 @@ class AuditResource:
             leaf_index: Position of the record's leaf.
             tx_hash: Anchoring transaction to check on chain as well.
         """
-        return self._client._request(
+        return self._client.request(
             "POST",
             "/api/v1/audit/verify",
             body=build_body(
@@ -240,7 +240,7 @@ class AsyncAuditResource:
             from_: Only anchors created at or after this ISO-8601 timestamp.
             to: Only anchors created at or before this ISO-8601 timestamp.
         """
-        return await self._client._request(
+        return await self._client.request(
             "GET",
             "/api/v1/audit/anchors",
             params={
@@ -278,7 +278,7 @@ class AsyncAuditResource:
             merkle_root: The anchor's Merkle root (0x-prefixed hex).
             include_records: Also return the anchored records; sent as `true`/`false`.
         """
-        return await self._client._request(
+        return await self._client.request(
             "GET",
             "/api/v1/audit/anchors/{merkle_root}",
             path_params={"merkle_root": merkle_root},
@@ -310,7 +310,7 @@ class AsyncAuditResource:
             record_id: Id of the audit record.
             record_type: Kind of audit record. Known values today are AuditLog (the default) and AIAuditLog. The server's default: ``AuditLog``.
         """
-        return await self._client._request(
+        return await self._client.request(
             "GET",
             "/api/v1/audit/records/{record_id}/proof",
             path_params={"record_id": record_id},
@@ -349,7 +349,7 @@ class AsyncAuditResource:
             leaf_index: Position of the record's leaf.
             tx_hash: Anchoring transaction to check on chain as well.
         """
-        return await self._client._request(
+        return await self._client.request(
             "POST",
             "/api/v1/audit/verify",
             body=build_body(
@@ -404,7 +404,7 @@ class RawAuditResource:
             from_: Only anchors created at or after this ISO-8601 timestamp.
             to: Only anchors created at or before this ISO-8601 timestamp.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "GET",
             "/api/v1/audit/anchors",
             params={
@@ -441,7 +441,7 @@ class RawAuditResource:
             merkle_root: The anchor's Merkle root (0x-prefixed hex).
             include_records: Also return the anchored records; sent as `true`/`false`.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "GET",
             "/api/v1/audit/anchors/{merkle_root}",
             path_params={"merkle_root": merkle_root},
@@ -472,7 +472,7 @@ class RawAuditResource:
             record_id: Id of the audit record.
             record_type: Kind of audit record. Known values today are AuditLog (the default) and AIAuditLog. The server's default: ``AuditLog``.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "GET",
             "/api/v1/audit/records/{record_id}/proof",
             path_params={"record_id": record_id},
@@ -510,7 +510,7 @@ class RawAuditResource:
             leaf_index: Position of the record's leaf.
             tx_hash: Anchoring transaction to check on chain as well.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "POST",
             "/api/v1/audit/verify",
             body=build_body(
@@ -564,7 +564,7 @@ class AsyncRawAuditResource:
             from_: Only anchors created at or after this ISO-8601 timestamp.
             to: Only anchors created at or before this ISO-8601 timestamp.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "GET",
             "/api/v1/audit/anchors",
             params={
@@ -601,7 +601,7 @@ class AsyncRawAuditResource:
             merkle_root: The anchor's Merkle root (0x-prefixed hex).
             include_records: Also return the anchored records; sent as `true`/`false`.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "GET",
             "/api/v1/audit/anchors/{merkle_root}",
             path_params={"merkle_root": merkle_root},
@@ -632,7 +632,7 @@ class AsyncRawAuditResource:
             record_id: Id of the audit record.
             record_type: Kind of audit record. Known values today are AuditLog (the default) and AIAuditLog. The server's default: ``AuditLog``.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "GET",
             "/api/v1/audit/records/{record_id}/proof",
             path_params={"record_id": record_id},
@@ -670,7 +670,7 @@ class AsyncRawAuditResource:
             leaf_index: Position of the record's leaf.
             tx_hash: Anchoring transaction to check on chain as well.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "POST",
             "/api/v1/audit/verify",
             body=build_body(

@@ -73,7 +73,7 @@ class CustomDataResource:
             limit: Maximum number of records to return. The server's default: ``50``.
             filters: Field equality filters, sent as one JSON-encoded object (e.g. `{"status":"open"}`). (sent JSON-encoded)
         """
-        return self._client._request(
+        return self._client.request(
             "GET",
             "/api/v1/ext/custom_data/{module_key}/{table}",
             path_params={"module_key": module_key, "table": table},
@@ -114,7 +114,7 @@ class CustomDataResource:
             project_id: Project the record belongs to.
             record: Column values to store.
         """
-        return self._client._request(
+        return self._client.request(
             "POST",
             "/api/v1/ext/custom_data/{module_key}/{table}",
             path_params={"module_key": module_key, "table": table},
@@ -152,7 +152,7 @@ class CustomDataResource:
             record_id: Id of the record.
             project_id: Project the record belongs to.
         """
-        return self._client._request(
+        return self._client.request(
             "GET",
             "/api/v1/ext/custom_data/{module_key}/{table}/{record_id}",
             path_params={"module_key": module_key, "table": table, "record_id": record_id},
@@ -191,7 +191,7 @@ class CustomDataResource:
             project_id: Project the record belongs to.
             record: Column values to store.
         """
-        return self._client._request(
+        return self._client.request(
             "PATCH",
             "/api/v1/ext/custom_data/{module_key}/{table}/{record_id}",
             path_params={"module_key": module_key, "table": table, "record_id": record_id},
@@ -229,7 +229,7 @@ class CustomDataResource:
             record_id: Id of the record.
             project_id: Project the record belongs to.
         """
-        return self._client._request(
+        return self._client.request(
             "DELETE",
             "/api/v1/ext/custom_data/{module_key}/{table}/{record_id}",
             path_params={"module_key": module_key, "table": table, "record_id": record_id},
@@ -274,7 +274,7 @@ class AsyncCustomDataResource:
             limit: Maximum number of records to return. The server's default: ``50``.
             filters: Field equality filters, sent as one JSON-encoded object (e.g. `{"status":"open"}`). (sent JSON-encoded)
         """
-        return await self._client._request(
+        return await self._client.request(
             "GET",
             "/api/v1/ext/custom_data/{module_key}/{table}",
             path_params={"module_key": module_key, "table": table},
@@ -315,7 +315,7 @@ class AsyncCustomDataResource:
             project_id: Project the record belongs to.
             record: Column values to store.
         """
-        return await self._client._request(
+        return await self._client.request(
             "POST",
             "/api/v1/ext/custom_data/{module_key}/{table}",
             path_params={"module_key": module_key, "table": table},
@@ -353,7 +353,7 @@ class AsyncCustomDataResource:
             record_id: Id of the record.
             project_id: Project the record belongs to.
         """
-        return await self._client._request(
+        return await self._client.request(
             "GET",
             "/api/v1/ext/custom_data/{module_key}/{table}/{record_id}",
             path_params={"module_key": module_key, "table": table, "record_id": record_id},
@@ -392,7 +392,7 @@ class AsyncCustomDataResource:
             project_id: Project the record belongs to.
             record: Column values to store.
         """
-        return await self._client._request(
+        return await self._client.request(
             "PATCH",
             "/api/v1/ext/custom_data/{module_key}/{table}/{record_id}",
             path_params={"module_key": module_key, "table": table, "record_id": record_id},
@@ -430,7 +430,7 @@ class AsyncCustomDataResource:
             record_id: Id of the record.
             project_id: Project the record belongs to.
         """
-        return await self._client._request(
+        return await self._client.request(
             "DELETE",
             "/api/v1/ext/custom_data/{module_key}/{table}/{record_id}",
             path_params={"module_key": module_key, "table": table, "record_id": record_id},
@@ -475,7 +475,7 @@ class RawCustomDataResource:
             limit: Maximum number of records to return. The server's default: ``50``.
             filters: Field equality filters, sent as one JSON-encoded object (e.g. `{"status":"open"}`). (sent JSON-encoded)
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "GET",
             "/api/v1/ext/custom_data/{module_key}/{table}",
             path_params={"module_key": module_key, "table": table},
@@ -515,7 +515,7 @@ class RawCustomDataResource:
             project_id: Project the record belongs to.
             record: Column values to store.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "POST",
             "/api/v1/ext/custom_data/{module_key}/{table}",
             path_params={"module_key": module_key, "table": table},
@@ -552,7 +552,7 @@ class RawCustomDataResource:
             record_id: Id of the record.
             project_id: Project the record belongs to.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "GET",
             "/api/v1/ext/custom_data/{module_key}/{table}/{record_id}",
             path_params={"module_key": module_key, "table": table, "record_id": record_id},
@@ -590,7 +590,7 @@ class RawCustomDataResource:
             project_id: Project the record belongs to.
             record: Column values to store.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "PATCH",
             "/api/v1/ext/custom_data/{module_key}/{table}/{record_id}",
             path_params={"module_key": module_key, "table": table, "record_id": record_id},
@@ -627,7 +627,7 @@ class RawCustomDataResource:
             record_id: Id of the record.
             project_id: Project the record belongs to.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "DELETE",
             "/api/v1/ext/custom_data/{module_key}/{table}/{record_id}",
             path_params={"module_key": module_key, "table": table, "record_id": record_id},
@@ -671,7 +671,7 @@ class AsyncRawCustomDataResource:
             limit: Maximum number of records to return. The server's default: ``50``.
             filters: Field equality filters, sent as one JSON-encoded object (e.g. `{"status":"open"}`). (sent JSON-encoded)
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "GET",
             "/api/v1/ext/custom_data/{module_key}/{table}",
             path_params={"module_key": module_key, "table": table},
@@ -711,7 +711,7 @@ class AsyncRawCustomDataResource:
             project_id: Project the record belongs to.
             record: Column values to store.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "POST",
             "/api/v1/ext/custom_data/{module_key}/{table}",
             path_params={"module_key": module_key, "table": table},
@@ -748,7 +748,7 @@ class AsyncRawCustomDataResource:
             record_id: Id of the record.
             project_id: Project the record belongs to.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "GET",
             "/api/v1/ext/custom_data/{module_key}/{table}/{record_id}",
             path_params={"module_key": module_key, "table": table, "record_id": record_id},
@@ -786,7 +786,7 @@ class AsyncRawCustomDataResource:
             project_id: Project the record belongs to.
             record: Column values to store.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "PATCH",
             "/api/v1/ext/custom_data/{module_key}/{table}/{record_id}",
             path_params={"module_key": module_key, "table": table, "record_id": record_id},
@@ -823,7 +823,7 @@ class AsyncRawCustomDataResource:
             record_id: Id of the record.
             project_id: Project the record belongs to.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "DELETE",
             "/api/v1/ext/custom_data/{module_key}/{table}/{record_id}",
             path_params={"module_key": module_key, "table": table, "record_id": record_id},

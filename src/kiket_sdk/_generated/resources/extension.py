@@ -58,7 +58,7 @@ class ExtensionResource:
 
             client.extension.rate_limit()
         """
-        return self._client._request(
+        return self._client.request(
             "GET",
             "/api/v1/ext/rate_limit",
             cast_to=RateLimitResponse,
@@ -87,7 +87,7 @@ class ExtensionResource:
         Args:
             configuration: Configuration values to merge, keyed by setting key.
         """
-        return self._client._request(
+        return self._client.request(
             "PATCH",
             "/api/v1/ext/configuration",
             body=build_body({"configuration": configuration}),
@@ -117,7 +117,7 @@ class ExtensionResource:
         Args:
             extension_id: Id of the extension (as in its manifest).
         """
-        return self._client._request(
+        return self._client.request(
             "GET",
             "/api/v1/extensions/{extension_id}",
             path_params={"extension_id": extension_id},
@@ -155,7 +155,7 @@ class ExtensionResource:
             timestamp: When it happened (ISO-8601).
             data: Free-form details.
         """
-        return self._client._request(
+        return self._client.request(
             "POST",
             "/api/v1/extensions/{extension_id}/events",
             path_params={"extension_id": extension_id},
@@ -193,7 +193,7 @@ class ExtensionResource:
             body: Text of the notification.
             level: Severity. Known values today are info (the default), success, warning and error.
         """
-        return self._client._request(
+        return self._client.request(
             "POST",
             "/api/v1/extensions/notifications",
             body=build_body({"title": title, "body": body, "level": level}),
@@ -228,7 +228,7 @@ class ExtensionResource:
             value: Sample value.
             unit: Unit of the value (e.g. count, ms, bytes).
         """
-        return self._client._request(
+        return self._client.request(
             "POST",
             "/api/v1/extensions/metrics",
             body=build_body({"name": name, "value": value, "unit": unit}),
@@ -261,7 +261,7 @@ class AsyncExtensionResource:
 
             await client.extension.rate_limit()
         """
-        return await self._client._request(
+        return await self._client.request(
             "GET",
             "/api/v1/ext/rate_limit",
             cast_to=RateLimitResponse,
@@ -290,7 +290,7 @@ class AsyncExtensionResource:
         Args:
             configuration: Configuration values to merge, keyed by setting key.
         """
-        return await self._client._request(
+        return await self._client.request(
             "PATCH",
             "/api/v1/ext/configuration",
             body=build_body({"configuration": configuration}),
@@ -320,7 +320,7 @@ class AsyncExtensionResource:
         Args:
             extension_id: Id of the extension (as in its manifest).
         """
-        return await self._client._request(
+        return await self._client.request(
             "GET",
             "/api/v1/extensions/{extension_id}",
             path_params={"extension_id": extension_id},
@@ -358,7 +358,7 @@ class AsyncExtensionResource:
             timestamp: When it happened (ISO-8601).
             data: Free-form details.
         """
-        return await self._client._request(
+        return await self._client.request(
             "POST",
             "/api/v1/extensions/{extension_id}/events",
             path_params={"extension_id": extension_id},
@@ -396,7 +396,7 @@ class AsyncExtensionResource:
             body: Text of the notification.
             level: Severity. Known values today are info (the default), success, warning and error.
         """
-        return await self._client._request(
+        return await self._client.request(
             "POST",
             "/api/v1/extensions/notifications",
             body=build_body({"title": title, "body": body, "level": level}),
@@ -431,7 +431,7 @@ class AsyncExtensionResource:
             value: Sample value.
             unit: Unit of the value (e.g. count, ms, bytes).
         """
-        return await self._client._request(
+        return await self._client.request(
             "POST",
             "/api/v1/extensions/metrics",
             body=build_body({"name": name, "value": value, "unit": unit}),
@@ -464,7 +464,7 @@ class RawExtensionResource:
 
             client.with_raw_response.extension.rate_limit()
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "GET",
             "/api/v1/ext/rate_limit",
             timeout=timeout,
@@ -492,7 +492,7 @@ class RawExtensionResource:
         Args:
             configuration: Configuration values to merge, keyed by setting key.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "PATCH",
             "/api/v1/ext/configuration",
             body=build_body({"configuration": configuration}),
@@ -521,7 +521,7 @@ class RawExtensionResource:
         Args:
             extension_id: Id of the extension (as in its manifest).
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "GET",
             "/api/v1/extensions/{extension_id}",
             path_params={"extension_id": extension_id},
@@ -558,7 +558,7 @@ class RawExtensionResource:
             timestamp: When it happened (ISO-8601).
             data: Free-form details.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "POST",
             "/api/v1/extensions/{extension_id}/events",
             path_params={"extension_id": extension_id},
@@ -595,7 +595,7 @@ class RawExtensionResource:
             body: Text of the notification.
             level: Severity. Known values today are info (the default), success, warning and error.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "POST",
             "/api/v1/extensions/notifications",
             body=build_body({"title": title, "body": body, "level": level}),
@@ -629,7 +629,7 @@ class RawExtensionResource:
             value: Sample value.
             unit: Unit of the value (e.g. count, ms, bytes).
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "POST",
             "/api/v1/extensions/metrics",
             body=build_body({"name": name, "value": value, "unit": unit}),
@@ -661,7 +661,7 @@ class AsyncRawExtensionResource:
 
             await client.with_raw_response.extension.rate_limit()
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "GET",
             "/api/v1/ext/rate_limit",
             timeout=timeout,
@@ -689,7 +689,7 @@ class AsyncRawExtensionResource:
         Args:
             configuration: Configuration values to merge, keyed by setting key.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "PATCH",
             "/api/v1/ext/configuration",
             body=build_body({"configuration": configuration}),
@@ -718,7 +718,7 @@ class AsyncRawExtensionResource:
         Args:
             extension_id: Id of the extension (as in its manifest).
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "GET",
             "/api/v1/extensions/{extension_id}",
             path_params={"extension_id": extension_id},
@@ -755,7 +755,7 @@ class AsyncRawExtensionResource:
             timestamp: When it happened (ISO-8601).
             data: Free-form details.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "POST",
             "/api/v1/extensions/{extension_id}/events",
             path_params={"extension_id": extension_id},
@@ -792,7 +792,7 @@ class AsyncRawExtensionResource:
             body: Text of the notification.
             level: Severity. Known values today are info (the default), success, warning and error.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "POST",
             "/api/v1/extensions/notifications",
             body=build_body({"title": title, "body": body, "level": level}),
@@ -826,7 +826,7 @@ class AsyncRawExtensionResource:
             value: Sample value.
             unit: Unit of the value (e.g. count, ms, bytes).
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "POST",
             "/api/v1/extensions/metrics",
             body=build_body({"name": name, "value": value, "unit": unit}),

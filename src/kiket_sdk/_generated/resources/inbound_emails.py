@@ -62,7 +62,7 @@ class InboundEmailsResource:
         Args:
             inbound_email: The e-mail.
         """
-        return self._client._request(
+        return self._client.request(
             "POST",
             "/api/v1/ext/inbound_emails",
             body=build_body({"inbound_email": inbound_email}),
@@ -100,7 +100,7 @@ class AsyncInboundEmailsResource:
         Args:
             inbound_email: The e-mail.
         """
-        return await self._client._request(
+        return await self._client.request(
             "POST",
             "/api/v1/ext/inbound_emails",
             body=build_body({"inbound_email": inbound_email}),
@@ -138,7 +138,7 @@ class RawInboundEmailsResource:
         Args:
             inbound_email: The e-mail.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "POST",
             "/api/v1/ext/inbound_emails",
             body=build_body({"inbound_email": inbound_email}),
@@ -175,7 +175,7 @@ class AsyncRawInboundEmailsResource:
         Args:
             inbound_email: The e-mail.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "POST",
             "/api/v1/ext/inbound_emails",
             body=build_body({"inbound_email": inbound_email}),

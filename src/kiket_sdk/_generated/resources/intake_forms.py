@@ -75,7 +75,7 @@ class IntakeFormsResource:
             public: Only public (true) or private (false) forms; sent as `true`/`false`.
             limit: Maximum number of forms to return.
         """
-        return self._client._request(
+        return self._client.request(
             "GET",
             "/api/v1/ext/intake_forms",
             params={"project_id": project_id, "active": active, "public": public, "limit": limit},
@@ -106,7 +106,7 @@ class IntakeFormsResource:
             form_key: Key of the form (percent-encoded in the path).
             project_id: Project that owns the form.
         """
-        return self._client._request(
+        return self._client.request(
             "GET",
             "/api/v1/ext/intake_forms/{form_key}",
             path_params={"form_key": form_key},
@@ -144,7 +144,7 @@ class IntakeFormsResource:
             limit: Maximum number of submissions to return.
             since: Only submissions created at or after this ISO-8601 timestamp.
         """
-        return self._client._request(
+        return self._client.request(
             "GET",
             "/api/v1/ext/intake_forms/{form_key}/submissions",
             path_params={"form_key": form_key},
@@ -181,7 +181,7 @@ class IntakeFormsResource:
             data: Answers keyed by field key.
             metadata: Free-form data to keep with the submission.
         """
-        return self._client._request(
+        return self._client.request(
             "POST",
             "/api/v1/ext/intake_forms/{form_key}/submissions",
             path_params={"form_key": form_key},
@@ -216,7 +216,7 @@ class IntakeFormsResource:
             submission_id: Id of the submission.
             project_id: Project that owns the form.
         """
-        return self._client._request(
+        return self._client.request(
             "GET",
             "/api/v1/ext/intake_forms/{form_key}/submissions/{submission_id}",
             path_params={"form_key": form_key, "submission_id": submission_id},
@@ -253,7 +253,7 @@ class IntakeFormsResource:
             project_id: Project that owns the form.
             notes: Reviewer notes stored with the decision.
         """
-        return self._client._request(
+        return self._client.request(
             "POST",
             "/api/v1/ext/intake_forms/{form_key}/submissions/{submission_id}/approve",
             path_params={"form_key": form_key, "submission_id": submission_id},
@@ -291,7 +291,7 @@ class IntakeFormsResource:
             project_id: Project that owns the form.
             notes: Reviewer notes stored with the decision.
         """
-        return self._client._request(
+        return self._client.request(
             "POST",
             "/api/v1/ext/intake_forms/{form_key}/submissions/{submission_id}/reject",
             path_params={"form_key": form_key, "submission_id": submission_id},
@@ -326,7 +326,7 @@ class IntakeFormsResource:
             project_id: Project that owns the form.
             period: Period the counts cover. Known values today are day, week and month.
         """
-        return self._client._request(
+        return self._client.request(
             "GET",
             "/api/v1/ext/intake_forms/{form_key}/stats",
             path_params={"form_key": form_key},
@@ -369,7 +369,7 @@ class AsyncIntakeFormsResource:
             public: Only public (true) or private (false) forms; sent as `true`/`false`.
             limit: Maximum number of forms to return.
         """
-        return await self._client._request(
+        return await self._client.request(
             "GET",
             "/api/v1/ext/intake_forms",
             params={"project_id": project_id, "active": active, "public": public, "limit": limit},
@@ -400,7 +400,7 @@ class AsyncIntakeFormsResource:
             form_key: Key of the form (percent-encoded in the path).
             project_id: Project that owns the form.
         """
-        return await self._client._request(
+        return await self._client.request(
             "GET",
             "/api/v1/ext/intake_forms/{form_key}",
             path_params={"form_key": form_key},
@@ -438,7 +438,7 @@ class AsyncIntakeFormsResource:
             limit: Maximum number of submissions to return.
             since: Only submissions created at or after this ISO-8601 timestamp.
         """
-        return await self._client._request(
+        return await self._client.request(
             "GET",
             "/api/v1/ext/intake_forms/{form_key}/submissions",
             path_params={"form_key": form_key},
@@ -475,7 +475,7 @@ class AsyncIntakeFormsResource:
             data: Answers keyed by field key.
             metadata: Free-form data to keep with the submission.
         """
-        return await self._client._request(
+        return await self._client.request(
             "POST",
             "/api/v1/ext/intake_forms/{form_key}/submissions",
             path_params={"form_key": form_key},
@@ -510,7 +510,7 @@ class AsyncIntakeFormsResource:
             submission_id: Id of the submission.
             project_id: Project that owns the form.
         """
-        return await self._client._request(
+        return await self._client.request(
             "GET",
             "/api/v1/ext/intake_forms/{form_key}/submissions/{submission_id}",
             path_params={"form_key": form_key, "submission_id": submission_id},
@@ -547,7 +547,7 @@ class AsyncIntakeFormsResource:
             project_id: Project that owns the form.
             notes: Reviewer notes stored with the decision.
         """
-        return await self._client._request(
+        return await self._client.request(
             "POST",
             "/api/v1/ext/intake_forms/{form_key}/submissions/{submission_id}/approve",
             path_params={"form_key": form_key, "submission_id": submission_id},
@@ -585,7 +585,7 @@ class AsyncIntakeFormsResource:
             project_id: Project that owns the form.
             notes: Reviewer notes stored with the decision.
         """
-        return await self._client._request(
+        return await self._client.request(
             "POST",
             "/api/v1/ext/intake_forms/{form_key}/submissions/{submission_id}/reject",
             path_params={"form_key": form_key, "submission_id": submission_id},
@@ -620,7 +620,7 @@ class AsyncIntakeFormsResource:
             project_id: Project that owns the form.
             period: Period the counts cover. Known values today are day, week and month.
         """
-        return await self._client._request(
+        return await self._client.request(
             "GET",
             "/api/v1/ext/intake_forms/{form_key}/stats",
             path_params={"form_key": form_key},
@@ -663,7 +663,7 @@ class RawIntakeFormsResource:
             public: Only public (true) or private (false) forms; sent as `true`/`false`.
             limit: Maximum number of forms to return.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "GET",
             "/api/v1/ext/intake_forms",
             params={"project_id": project_id, "active": active, "public": public, "limit": limit},
@@ -693,7 +693,7 @@ class RawIntakeFormsResource:
             form_key: Key of the form (percent-encoded in the path).
             project_id: Project that owns the form.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "GET",
             "/api/v1/ext/intake_forms/{form_key}",
             path_params={"form_key": form_key},
@@ -730,7 +730,7 @@ class RawIntakeFormsResource:
             limit: Maximum number of submissions to return.
             since: Only submissions created at or after this ISO-8601 timestamp.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "GET",
             "/api/v1/ext/intake_forms/{form_key}/submissions",
             path_params={"form_key": form_key},
@@ -766,7 +766,7 @@ class RawIntakeFormsResource:
             data: Answers keyed by field key.
             metadata: Free-form data to keep with the submission.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "POST",
             "/api/v1/ext/intake_forms/{form_key}/submissions",
             path_params={"form_key": form_key},
@@ -800,7 +800,7 @@ class RawIntakeFormsResource:
             submission_id: Id of the submission.
             project_id: Project that owns the form.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "GET",
             "/api/v1/ext/intake_forms/{form_key}/submissions/{submission_id}",
             path_params={"form_key": form_key, "submission_id": submission_id},
@@ -836,7 +836,7 @@ class RawIntakeFormsResource:
             project_id: Project that owns the form.
             notes: Reviewer notes stored with the decision.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "POST",
             "/api/v1/ext/intake_forms/{form_key}/submissions/{submission_id}/approve",
             path_params={"form_key": form_key, "submission_id": submission_id},
@@ -873,7 +873,7 @@ class RawIntakeFormsResource:
             project_id: Project that owns the form.
             notes: Reviewer notes stored with the decision.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "POST",
             "/api/v1/ext/intake_forms/{form_key}/submissions/{submission_id}/reject",
             path_params={"form_key": form_key, "submission_id": submission_id},
@@ -907,7 +907,7 @@ class RawIntakeFormsResource:
             project_id: Project that owns the form.
             period: Period the counts cover. Known values today are day, week and month.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "GET",
             "/api/v1/ext/intake_forms/{form_key}/stats",
             path_params={"form_key": form_key},
@@ -949,7 +949,7 @@ class AsyncRawIntakeFormsResource:
             public: Only public (true) or private (false) forms; sent as `true`/`false`.
             limit: Maximum number of forms to return.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "GET",
             "/api/v1/ext/intake_forms",
             params={"project_id": project_id, "active": active, "public": public, "limit": limit},
@@ -979,7 +979,7 @@ class AsyncRawIntakeFormsResource:
             form_key: Key of the form (percent-encoded in the path).
             project_id: Project that owns the form.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "GET",
             "/api/v1/ext/intake_forms/{form_key}",
             path_params={"form_key": form_key},
@@ -1016,7 +1016,7 @@ class AsyncRawIntakeFormsResource:
             limit: Maximum number of submissions to return.
             since: Only submissions created at or after this ISO-8601 timestamp.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "GET",
             "/api/v1/ext/intake_forms/{form_key}/submissions",
             path_params={"form_key": form_key},
@@ -1052,7 +1052,7 @@ class AsyncRawIntakeFormsResource:
             data: Answers keyed by field key.
             metadata: Free-form data to keep with the submission.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "POST",
             "/api/v1/ext/intake_forms/{form_key}/submissions",
             path_params={"form_key": form_key},
@@ -1086,7 +1086,7 @@ class AsyncRawIntakeFormsResource:
             submission_id: Id of the submission.
             project_id: Project that owns the form.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "GET",
             "/api/v1/ext/intake_forms/{form_key}/submissions/{submission_id}",
             path_params={"form_key": form_key, "submission_id": submission_id},
@@ -1122,7 +1122,7 @@ class AsyncRawIntakeFormsResource:
             project_id: Project that owns the form.
             notes: Reviewer notes stored with the decision.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "POST",
             "/api/v1/ext/intake_forms/{form_key}/submissions/{submission_id}/approve",
             path_params={"form_key": form_key, "submission_id": submission_id},
@@ -1159,7 +1159,7 @@ class AsyncRawIntakeFormsResource:
             project_id: Project that owns the form.
             notes: Reviewer notes stored with the decision.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "POST",
             "/api/v1/ext/intake_forms/{form_key}/submissions/{submission_id}/reject",
             path_params={"form_key": form_key, "submission_id": submission_id},
@@ -1193,7 +1193,7 @@ class AsyncRawIntakeFormsResource:
             project_id: Project that owns the form.
             period: Period the counts cover. Known values today are day, week and month.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "GET",
             "/api/v1/ext/intake_forms/{form_key}/stats",
             path_params={"form_key": form_key},

@@ -54,7 +54,7 @@ class JwksResource:
 
             client.jwks.get()
         """
-        return self._client._request(
+        return self._client.request(
             "GET",
             "/.well-known/jwks.json",
             cast_to=Jwks,
@@ -86,7 +86,7 @@ class AsyncJwksResource:
 
             await client.jwks.get()
         """
-        return await self._client._request(
+        return await self._client.request(
             "GET",
             "/.well-known/jwks.json",
             cast_to=Jwks,
@@ -118,7 +118,7 @@ class RawJwksResource:
 
             client.with_raw_response.jwks.get()
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "GET",
             "/.well-known/jwks.json",
             timeout=timeout,
@@ -149,7 +149,7 @@ class AsyncRawJwksResource:
 
             await client.with_raw_response.jwks.get()
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "GET",
             "/.well-known/jwks.json",
             timeout=timeout,

@@ -60,7 +60,7 @@ class SecretsResource:
         Args:
             extension_id: Id of the extension (as in its manifest).
         """
-        return self._client._request(
+        return self._client.request(
             "GET",
             "/api/v1/extensions/{extension_id}/secrets",
             path_params={"extension_id": extension_id},
@@ -91,7 +91,7 @@ class SecretsResource:
             extension_id: Id of the extension (as in its manifest).
             key: Secret key (percent-encoded in the path).
         """
-        return self._client._request(
+        return self._client.request(
             "GET",
             "/api/v1/extensions/{extension_id}/secrets/{key}",
             path_params={"extension_id": extension_id, "key": key},
@@ -125,7 +125,7 @@ class SecretsResource:
             key: Secret key (percent-encoded in the path).
             value: Value to store.
         """
-        return self._client._request(
+        return self._client.request(
             "POST",
             "/api/v1/extensions/{extension_id}/secrets/{key}",
             path_params={"extension_id": extension_id, "key": key},
@@ -158,7 +158,7 @@ class SecretsResource:
             extension_id: Id of the extension (as in its manifest).
             key: Secret key (percent-encoded in the path).
         """
-        return self._client._request(
+        return self._client.request(
             "DELETE",
             "/api/v1/extensions/{extension_id}/secrets/{key}",
             path_params={"extension_id": extension_id, "key": key},
@@ -194,7 +194,7 @@ class AsyncSecretsResource:
         Args:
             extension_id: Id of the extension (as in its manifest).
         """
-        return await self._client._request(
+        return await self._client.request(
             "GET",
             "/api/v1/extensions/{extension_id}/secrets",
             path_params={"extension_id": extension_id},
@@ -225,7 +225,7 @@ class AsyncSecretsResource:
             extension_id: Id of the extension (as in its manifest).
             key: Secret key (percent-encoded in the path).
         """
-        return await self._client._request(
+        return await self._client.request(
             "GET",
             "/api/v1/extensions/{extension_id}/secrets/{key}",
             path_params={"extension_id": extension_id, "key": key},
@@ -259,7 +259,7 @@ class AsyncSecretsResource:
             key: Secret key (percent-encoded in the path).
             value: Value to store.
         """
-        return await self._client._request(
+        return await self._client.request(
             "POST",
             "/api/v1/extensions/{extension_id}/secrets/{key}",
             path_params={"extension_id": extension_id, "key": key},
@@ -292,7 +292,7 @@ class AsyncSecretsResource:
             extension_id: Id of the extension (as in its manifest).
             key: Secret key (percent-encoded in the path).
         """
-        return await self._client._request(
+        return await self._client.request(
             "DELETE",
             "/api/v1/extensions/{extension_id}/secrets/{key}",
             path_params={"extension_id": extension_id, "key": key},
@@ -328,7 +328,7 @@ class RawSecretsResource:
         Args:
             extension_id: Id of the extension (as in its manifest).
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "GET",
             "/api/v1/extensions/{extension_id}/secrets",
             path_params={"extension_id": extension_id},
@@ -358,7 +358,7 @@ class RawSecretsResource:
             extension_id: Id of the extension (as in its manifest).
             key: Secret key (percent-encoded in the path).
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "GET",
             "/api/v1/extensions/{extension_id}/secrets/{key}",
             path_params={"extension_id": extension_id, "key": key},
@@ -391,7 +391,7 @@ class RawSecretsResource:
             key: Secret key (percent-encoded in the path).
             value: Value to store.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "POST",
             "/api/v1/extensions/{extension_id}/secrets/{key}",
             path_params={"extension_id": extension_id, "key": key},
@@ -423,7 +423,7 @@ class RawSecretsResource:
             extension_id: Id of the extension (as in its manifest).
             key: Secret key (percent-encoded in the path).
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "DELETE",
             "/api/v1/extensions/{extension_id}/secrets/{key}",
             path_params={"extension_id": extension_id, "key": key},
@@ -458,7 +458,7 @@ class AsyncRawSecretsResource:
         Args:
             extension_id: Id of the extension (as in its manifest).
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "GET",
             "/api/v1/extensions/{extension_id}/secrets",
             path_params={"extension_id": extension_id},
@@ -488,7 +488,7 @@ class AsyncRawSecretsResource:
             extension_id: Id of the extension (as in its manifest).
             key: Secret key (percent-encoded in the path).
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "GET",
             "/api/v1/extensions/{extension_id}/secrets/{key}",
             path_params={"extension_id": extension_id, "key": key},
@@ -521,7 +521,7 @@ class AsyncRawSecretsResource:
             key: Secret key (percent-encoded in the path).
             value: Value to store.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "POST",
             "/api/v1/extensions/{extension_id}/secrets/{key}",
             path_params={"extension_id": extension_id, "key": key},
@@ -553,7 +553,7 @@ class AsyncRawSecretsResource:
             extension_id: Id of the extension (as in its manifest).
             key: Secret key (percent-encoded in the path).
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "DELETE",
             "/api/v1/extensions/{extension_id}/secrets/{key}",
             path_params={"extension_id": extension_id, "key": key},

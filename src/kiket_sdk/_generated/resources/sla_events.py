@@ -67,7 +67,7 @@ class SlaEventsResource:
             state: Only events in this state. Known values today are imminent, breached and recovered.
             limit: Maximum number of events to return.
         """
-        return self._client._request(
+        return self._client.request(
             "GET",
             "/api/v1/ext/sla/events",
             params={"project_id": project_id, "issue_id": issue_id, "state": state, "limit": limit},
@@ -109,7 +109,7 @@ class AsyncSlaEventsResource:
             state: Only events in this state. Known values today are imminent, breached and recovered.
             limit: Maximum number of events to return.
         """
-        return await self._client._request(
+        return await self._client.request(
             "GET",
             "/api/v1/ext/sla/events",
             params={"project_id": project_id, "issue_id": issue_id, "state": state, "limit": limit},
@@ -151,7 +151,7 @@ class RawSlaEventsResource:
             state: Only events in this state. Known values today are imminent, breached and recovered.
             limit: Maximum number of events to return.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "GET",
             "/api/v1/ext/sla/events",
             params={"project_id": project_id, "issue_id": issue_id, "state": state, "limit": limit},
@@ -192,7 +192,7 @@ class AsyncRawSlaEventsResource:
             state: Only events in this state. Known values today are imminent, breached and recovered.
             limit: Maximum number of events to return.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "GET",
             "/api/v1/ext/sla/events",
             params={"project_id": project_id, "issue_id": issue_id, "state": state, "limit": limit},

@@ -80,7 +80,7 @@ class TelemetryResource:
             error_class: Class name of the error, when the run failed. ``None`` is sent as ``null``.
             metadata: Extra data about the run.
         """
-        return self._client._request(
+        return self._client.request(
             "POST",
             "/api/v1/ext/telemetry",
             body=build_body(
@@ -151,7 +151,7 @@ class AsyncTelemetryResource:
             error_class: Class name of the error, when the run failed. ``None`` is sent as ``null``.
             metadata: Extra data about the run.
         """
-        return await self._client._request(
+        return await self._client.request(
             "POST",
             "/api/v1/ext/telemetry",
             body=build_body(
@@ -222,7 +222,7 @@ class RawTelemetryResource:
             error_class: Class name of the error, when the run failed. ``None`` is sent as ``null``.
             metadata: Extra data about the run.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "POST",
             "/api/v1/ext/telemetry",
             body=build_body(
@@ -292,7 +292,7 @@ class AsyncRawTelemetryResource:
             error_class: Class name of the error, when the run failed. ``None`` is sent as ``null``.
             metadata: Extra data about the run.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "POST",
             "/api/v1/ext/telemetry",
             body=build_body(

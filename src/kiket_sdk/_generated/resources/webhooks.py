@@ -58,7 +58,7 @@ class WebhooksResource:
         Args:
             action_name: The extension action the URL delivers to (e.g. `inbound_email`).
         """
-        return self._client._request(
+        return self._client.request(
             "GET",
             "/api/v1/ext/webhook_url",
             params={"action_name": action_name},
@@ -88,7 +88,7 @@ class WebhooksResource:
         Args:
             action_name: The extension action whose URL is replaced.
         """
-        return self._client._request(
+        return self._client.request(
             "POST",
             "/api/v1/ext/webhook_url/rotate",
             params={"action_name": action_name},
@@ -126,7 +126,7 @@ class AsyncWebhooksResource:
         Args:
             action_name: The extension action the URL delivers to (e.g. `inbound_email`).
         """
-        return await self._client._request(
+        return await self._client.request(
             "GET",
             "/api/v1/ext/webhook_url",
             params={"action_name": action_name},
@@ -156,7 +156,7 @@ class AsyncWebhooksResource:
         Args:
             action_name: The extension action whose URL is replaced.
         """
-        return await self._client._request(
+        return await self._client.request(
             "POST",
             "/api/v1/ext/webhook_url/rotate",
             params={"action_name": action_name},
@@ -194,7 +194,7 @@ class RawWebhooksResource:
         Args:
             action_name: The extension action the URL delivers to (e.g. `inbound_email`).
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "GET",
             "/api/v1/ext/webhook_url",
             params={"action_name": action_name},
@@ -223,7 +223,7 @@ class RawWebhooksResource:
         Args:
             action_name: The extension action whose URL is replaced.
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "POST",
             "/api/v1/ext/webhook_url/rotate",
             params={"action_name": action_name},
@@ -260,7 +260,7 @@ class AsyncRawWebhooksResource:
         Args:
             action_name: The extension action the URL delivers to (e.g. `inbound_email`).
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "GET",
             "/api/v1/ext/webhook_url",
             params={"action_name": action_name},
@@ -289,7 +289,7 @@ class AsyncRawWebhooksResource:
         Args:
             action_name: The extension action whose URL is replaced.
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "POST",
             "/api/v1/ext/webhook_url/rotate",
             params={"action_name": action_name},

@@ -60,7 +60,7 @@ class GadgetsResource:
             name: `name`
             tags: `tags`
         """
-        return self._client._request(
+        return self._client.request(
             "POST",
             "/api/v1/ext/gadgets",
             body=build_body({"name": name, "tags": tags}),
@@ -98,7 +98,7 @@ class AsyncGadgetsResource:
             name: `name`
             tags: `tags`
         """
-        return await self._client._request(
+        return await self._client.request(
             "POST",
             "/api/v1/ext/gadgets",
             body=build_body({"name": name, "tags": tags}),
@@ -136,7 +136,7 @@ class RawGadgetsResource:
             name: `name`
             tags: `tags`
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "POST",
             "/api/v1/ext/gadgets",
             body=build_body({"name": name, "tags": tags}),
@@ -173,7 +173,7 @@ class AsyncRawGadgetsResource:
             name: `name`
             tags: `tags`
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "POST",
             "/api/v1/ext/gadgets",
             body=build_body({"name": name, "tags": tags}),

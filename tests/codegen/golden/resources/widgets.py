@@ -69,7 +69,7 @@ class WidgetsResource:
             since: `since`
             filters: `filters` (sent JSON-encoded)
         """
-        return self._client._request(
+        return self._client.request(
             "GET",
             "/api/v1/ext/widgets/{widget_key}",
             path_params={"widget_key": widget_key},
@@ -101,7 +101,7 @@ class WidgetsResource:
         Args:
             widget_key: `widget_key`
         """
-        return self._client._request(
+        return self._client.request(
             "DELETE",
             "/api/v1/ext/widgets/{widget_key}",
             path_params={"widget_key": widget_key},
@@ -141,7 +141,7 @@ class AsyncWidgetsResource:
             since: `since`
             filters: `filters` (sent JSON-encoded)
         """
-        return await self._client._request(
+        return await self._client.request(
             "GET",
             "/api/v1/ext/widgets/{widget_key}",
             path_params={"widget_key": widget_key},
@@ -173,7 +173,7 @@ class AsyncWidgetsResource:
         Args:
             widget_key: `widget_key`
         """
-        return await self._client._request(
+        return await self._client.request(
             "DELETE",
             "/api/v1/ext/widgets/{widget_key}",
             path_params={"widget_key": widget_key},
@@ -213,7 +213,7 @@ class RawWidgetsResource:
             since: `since`
             filters: `filters` (sent JSON-encoded)
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "GET",
             "/api/v1/ext/widgets/{widget_key}",
             path_params={"widget_key": widget_key},
@@ -244,7 +244,7 @@ class RawWidgetsResource:
         Args:
             widget_key: `widget_key`
         """
-        return self._client._request_raw(
+        return self._client.request_raw(
             "DELETE",
             "/api/v1/ext/widgets/{widget_key}",
             path_params={"widget_key": widget_key},
@@ -283,7 +283,7 @@ class AsyncRawWidgetsResource:
             since: `since`
             filters: `filters` (sent JSON-encoded)
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "GET",
             "/api/v1/ext/widgets/{widget_key}",
             path_params={"widget_key": widget_key},
@@ -314,7 +314,7 @@ class AsyncRawWidgetsResource:
         Args:
             widget_key: `widget_key`
         """
-        return await self._client._request_raw(
+        return await self._client.request_raw(
             "DELETE",
             "/api/v1/ext/widgets/{widget_key}",
             path_params={"widget_key": widget_key},
