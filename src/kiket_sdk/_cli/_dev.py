@@ -4,7 +4,9 @@
 ASGI app) to uvicorn. ``dev`` is the inner development loop: it starts an embedded
 ``FakeKiket``, points the sdk's outbound API client at it, falls back to
 ``DEV_WEBHOOK_SECRET`` when no secret is configured, and logs every delivery and every call
-to the fake, then prints a ready-to-paste ``kiket-sdk send`` line. The banner prints the
+to the fake, then prints a ready-to-paste ``kiket-sdk send`` line. It also serves the delivery
+inspector (``kiket_sdk._inspector``) under ``/_kiket/inspector/`` and, with ``--seed FILE``,
+seeds the fake from a YAML file first. The banner prints the
 webhook secret only when it is ``DEV_WEBHOOK_SECRET``; a secret from the user's environment or
 manifest is named by its variable (``set (from KIKET_WEBHOOK_SECRET)``), never shown.
 """
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from kiket_sdk._app import KiketSDK
-    from kiket_sdk.testing import RecordedCall
+    from kiket_sdk.testing import FakeKiket, RecordedCall
 
 __all__ = ["DEV_WEBHOOK_SECRET", "cmd_dev", "cmd_run", "import_sdk", "listen_socket"]
 
@@ -163,6 +165,22 @@ def _secret_source(sdk: KiketSDK, user_environ: Mapping[str, str]) -> tuple[str,
     return "set (in the code or the manifest; not shown)", '"<webhook secret>"'
 
 
+def _seed_fake(fake: FakeKiket, path: str) -> None:
+    """Seed the fake from ``--seed FILE``; a file that cannot be read or is no seed is a usage
+    error naming ``--seed`` (exit code 2)."""
+    from kiket_sdk._cli._network import os_reason
+    from kiket_sdk._inspector.seeding import load_seed_file
+
+    try:
+        counts = load_seed_file(fake, path)
+    except OSError as exc:
+        raise CLIError(f"argument --seed: cannot read {path}: {os_reason(exc)}") from None
+    except ValueError as exc:
+        raise CLIError(f"argument --seed: {exc}") from None
+    added = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in counts.items())
+    out(f"seeded       {added}  (from {path})")
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     """Serve the extension against an embedded fake Kiket API, logging all traffic.
 
@@ -173,6 +191,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
     """
     import uvicorn
 
+    from kiket_sdk._inspector.api import PREFIX, inspector_app
+    from kiket_sdk._inspector.journal import DeliveryJournal
+    from kiket_sdk._inspector.routing import InspectorRouting
     from kiket_sdk._serving import listen_host
     from kiket_sdk.testing import FakeKiket
 
@@ -196,18 +217,25 @@ def cmd_dev(args: argparse.Namespace) -> int:
         if not sdk.verifier.secrets:
             sdk.verifier.secrets = (DEV_WEBHOOK_SECRET,)
         shown_secret, secret_argument = _secret_source(sdk, user_environ)
+        if args.seed:
+            _seed_fake(fake, args.seed)
         sock = listen_socket(host, args.port)
         shown_host = f"[{host}]" if ":" in host else host
         url = f"http://{shown_host}:{sock.getsockname()[1]}"
+        journal = DeliveryJournal()
+        sdk.observe(journal)
+        inspector = inspector_app(journal, fake, url, sdk.verifier.secrets[0])
         out(f"extension   {url}  ({', '.join(sdk.registered_events) or 'no handlers'})")
         out(f"fake kiket   {fake_url}  (outbound API calls go here)")
+        out(f"inspector    {url}{PREFIX}/  (deliveries, send, the fake's state)")
         out(f"secret       {shown_secret}")
         out("try:")
         out(
             f"  kiket-sdk send issue.created --url {url} --secret {secret_argument} "
             f"--api-url {fake_url}"
         )
-        config = uvicorn.Config(_DeliveryLog(sdk), log_level="warning", access_log=False)
+        app = InspectorRouting(inspector, _DeliveryLog(sdk))
+        config = uvicorn.Config(app, log_level="warning", access_log=False)
         try:
             uvicorn.Server(config).run(sockets=[sock])
         finally:

@@ -98,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Serve the extension with outbound API calls going to an embedded FakeKiket. "
             "Without a configured webhook secret, the dev secret "
-            f"{DEV_WEBHOOK_SECRET!r} is used. Each delivery and each call to the fake is logged."
+            f"{DEV_WEBHOOK_SECRET!r} is used. Each delivery and each call to the fake is logged; "
+            "the delivery inspector is served under /_kiket/inspector/."
         ),
         epilog=EXIT_CODES_HELP,
         formatter_class=_HelpFormatter,
@@ -110,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dev.add_argument(
         "--fake-port", type=arg.any_port, default=0, help="fake API port (default: any)"
+    )
+    dev.add_argument(
+        "--seed",
+        metavar="FILE",
+        default=None,
+        help="YAML or JSON file seeding the fake's records, SLA events and secrets",
     )
     dev.set_defaults(func=cmd_dev)
 

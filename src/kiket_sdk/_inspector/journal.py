@@ -1,0 +1,214 @@
+"""The delivery journal: the last N deliveries, assembled from the observation records.
+
+`DeliveryJournal` is a delivery observer (``sdk.observe(journal)``). Each delivery becomes one
+`JournalEntry`, filled in as its records arrive (start, proof, ledger, outbound calls, end,
+deferred jobs); the journal keeps the newest ``capacity`` entries (a ring buffer: the oldest is
+dropped first) and tells its listeners of every change, so a page can show deliveries live.
+
+Records arrive on whatever thread made the step, so every change is made under one lock, and
+listeners are called outside it with a JSON-ready copy of the entry.
+
+>>> from kiket_sdk.observation import DeliveryObservers, DeliveryEnded
+>>> journal = DeliveryJournal(capacity=2)
+>>> observers = DeliveryObservers()
+>>> _ = observers.add(journal)
+>>> observed = observers.start("issue.created", "v1", {}, b'{"id": "evt_1"}')
+>>> observed.emit(DeliveryEnded(observed, 200, b'{"status":"allow"}', "evt_1", 0.002))
+>>> [(entry["serial"], entry["status"], entry["delivery_id"]) for entry in journal.entries()]
+[(1, 200, 'evt_1')]
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from kiket_sdk.observation import (
+    DeferredEnded,
+    DeferredStarted,
+    DeliveryEnded,
+    DeliveryStarted,
+    LedgerChecked,
+    Observation,
+    OutboundCall,
+    ProofChecked,
+)
+
+__all__ = ["DEFAULT_CAPACITY", "DeliveryJournal", "JournalEntry", "JournalListener"]
+
+DEFAULT_CAPACITY = 200
+"""How many deliveries a journal keeps by default."""
+
+JournalListener = Callable[[dict[str, Any]], object]
+"""Called with the JSON-ready entry (`JournalEntry.as_json`) after each change to it."""
+
+
+def _iso(epoch_seconds: float) -> str:
+    """``time.time()`` seconds as ISO-8601 UTC text with milliseconds."""
+    moment = datetime.fromtimestamp(epoch_seconds, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _text(body: bytes | None) -> str | None:
+    """A body as text for the page (UTF-8, undecodable bytes replaced)."""
+    return None if body is None else body.decode("utf-8", errors="replace")
+
+
+@dataclass(slots=True)
+class JournalEntry:
+    """One delivery as the journal has seen it so far.
+
+    ``body`` and ``headers`` are the request exactly as received (what "resend same bytes"
+    posts again); ``timeline`` holds the outbound calls and deferred jobs, in arrival order,
+    as JSON-ready dicts with a ``kind`` (``"outbound"``, ``"deferred_started"``,
+    ``"deferred_ended"``) and ``at`` (seconds since the delivery started).
+    """
+
+    serial: int
+    event: str
+    version: str | None
+    headers: Mapping[str, str]
+    body: bytes
+    started_at: float
+    started: float
+    proof: str | None = None
+    proof_refused: str | None = None
+    ledger: str | None = None
+    status: int | None = None
+    answer: bytes | None = None
+    delivery_id: str | None = None
+    duration: float | None = None
+    jobs: int = 0
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The entry as JSON-ready data (bodies as text, times as ISO-8601 and seconds)."""
+        return {
+            "serial": self.serial,
+            "event": self.event,
+            "version": self.version,
+            "time": _iso(self.started_at),
+            "delivery_id": self.delivery_id,
+            "proof": {"kind": self.proof, "refused": self.proof_refused},
+            "ledger": self.ledger,
+            "status": self.status,
+            "duration": self.duration,
+            "request": {"headers": dict(self.headers), "body": _text(self.body)},
+            "answer": _text(self.answer),
+            "jobs": self.jobs,
+            "timeline": [dict(item) for item in self.timeline],
+        }
+
+
+class DeliveryJournal:
+    """A delivery observer keeping the newest ``capacity`` deliveries (default 200).
+
+    Raises ``ValueError`` when ``capacity`` < 1. Register it with ``sdk.observe(journal)``;
+    read it with `entries` (newest first) and `entry`; `listen` to be told of every change.
+    """
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        if capacity < 1:
+            raise ValueError(f"a journal keeps at least one delivery, got capacity={capacity}")
+        self.capacity: int = capacity
+        self._entries: OrderedDict[int, JournalEntry] = OrderedDict()
+        self._lock = threading.Lock()
+        self._listeners: tuple[JournalListener, ...] = ()
+
+    def listen(self, listener: JournalListener) -> Callable[[], None]:
+        """Call ``listener`` after every change; returns the function that stops it."""
+        with self._lock:
+            self._listeners = (*self._listeners, listener)
+
+        def stop() -> None:
+            with self._lock:
+                self._listeners = tuple(item for item in self._listeners if item is not listener)
+
+        return stop
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every kept delivery, newest first, as JSON-ready dicts."""
+        with self._lock:
+            return [entry.as_json() for entry in reversed(self._entries.values())]
+
+    def entry(self, serial: int) -> JournalEntry | None:
+        """The kept delivery numbered ``serial`` (``None`` when unknown or dropped)."""
+        with self._lock:
+            return self._entries.get(serial)
+
+    def __call__(self, record: Observation) -> None:
+        serial = record.delivery.serial
+        with self._lock:
+            if isinstance(record, DeliveryStarted):
+                entry = JournalEntry(
+                    serial=serial,
+                    event=record.event,
+                    version=record.version,
+                    headers=dict(record.headers),
+                    body=record.body,
+                    started_at=record.started_at,
+                    started=record.delivery.started,
+                )
+                self._entries[serial] = entry
+                while len(self._entries) > self.capacity:
+                    self._entries.popitem(last=False)
+            else:
+                known = self._entries.get(serial)
+                if known is None:  # dropped from the ring already
+                    return
+                entry = known
+                self._apply(entry, record)
+            snapshot = entry.as_json()
+            listeners = self._listeners
+        for listener in listeners:
+            listener(snapshot)
+
+    @staticmethod
+    def _apply(entry: JournalEntry, record: Observation) -> None:
+        """Fold one record (other than the start) into its delivery's entry."""
+        if isinstance(record, ProofChecked):
+            entry.proof, entry.proof_refused = record.kind, record.refused
+        elif isinstance(record, LedgerChecked):
+            entry.ledger = record.outcome
+        elif isinstance(record, DeliveryEnded):
+            entry.status, entry.answer = record.status, record.body
+            entry.delivery_id, entry.duration = record.delivery_id, record.duration
+            entry.jobs = record.jobs
+        elif isinstance(record, OutboundCall):
+            entry.timeline.append(
+                {
+                    "kind": "outbound",
+                    "at": record.started_at - entry.started_at,
+                    "method": record.method,
+                    "path": record.path,
+                    "status": record.status,
+                    "error": record.error,
+                    "resend_count": record.resend_count,
+                    "duration": record.duration,
+                    "request_body": _text(record.request_body),
+                    "response_body": _text(record.response_body),
+                }
+            )
+        elif isinstance(record, DeferredStarted):
+            entry.timeline.append(
+                {
+                    "kind": "deferred_started",
+                    "at": record.started_at - entry.started_at,
+                    "function": record.function,
+                    "job": record.job,
+                }
+            )
+        elif isinstance(record, DeferredEnded):
+            entry.timeline.append(
+                {
+                    "kind": "deferred_ended",
+                    "function": record.function,
+                    "job": record.job,
+                    "duration": record.duration,
+                    "error": record.error,
+                }
+            )

@@ -1,0 +1,108 @@
+"""Seeding the fake Kiket's state from data: the inspector's seed form and ``--seed FILE``.
+
+A seed is a mapping with any of these keys (each optional; the shapes are the spec's
+``CustomDataRecord`` and ``SlaEvent`` schemas, checked by ``FakeKiketState``)::
+
+    records:                       # custom-data records, per module / table / project
+      - module: crm
+        table: contacts
+        project_id: 42
+        rows: [{email: ada@example.com}]
+    sla_events: [{issue_id: 7, state: breached, ...}]
+    secrets: {com.example.app: {API_KEY: k}}   # extension id -> name -> value
+
+`apply_seed` raises ``ValueError`` naming the first key that does not fit (nothing after it
+is applied); `load_seed_file` reads YAML (a superset of JSON) with PyYAML's safe loader.
+
+>>> from kiket_sdk.testing import FakeKiket
+>>> fake = FakeKiket()
+>>> apply_seed(fake, {"secrets": {"com.example.app": {"API_KEY": "k"}}})
+{'records': 0, 'sla_events': 0, 'secrets': 1}
+>>> fake.secrets["com.example.app"]
+{'API_KEY': 'k'}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kiket_sdk.testing import FakeKiket
+
+__all__ = ["SEED_KEYS", "apply_seed", "fake_state", "load_seed_file"]
+
+SEED_KEYS = ("records", "sla_events", "secrets")
+"""The keys a seed may have."""
+
+
+def _mapping(value: object, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{what} must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _list(value: object, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"{what} must be a list, got {type(value).__name__}")
+    return value
+
+
+def apply_seed(fake: FakeKiket, seed: object) -> dict[str, int]:
+    """Seed ``fake`` from ``seed``; returns how many of each kind were added (secrets are
+    counted per name). Raises ``ValueError`` for an unknown key or a value of the wrong shape."""
+    data = _mapping(seed, "the seed")
+    unknown = sorted(set(data) - set(SEED_KEYS))
+    if unknown:
+        raise ValueError(f"unknown seed keys {unknown}; expected some of {list(SEED_KEYS)}")
+    counts = dict.fromkeys(SEED_KEYS, 0)
+    for index, group in enumerate(_list(data.get("records", []), "records")):
+        where = f"records[{index}]"
+        table = _mapping(group, where)
+        missing = [key for key in ("module", "table", "project_id") if key not in table]
+        if missing:
+            raise ValueError(f"{where} needs {', '.join(missing)}")
+        rows = [_mapping(row, f"{where}.rows[]") for row in _list(table.get("rows", []), where)]
+        stored = fake.seed_records(
+            str(table["module"]), str(table["table"]), rows, project_id=table["project_id"]
+        )
+        counts["records"] += len(stored)
+    events = _list(data.get("sla_events", []), "sla_events")
+    counts["sla_events"] = len(
+        fake.seed_sla_events(_mapping(event, "sla_events[]") for event in events)
+    )
+    for extension_id, values in _mapping(data.get("secrets", {}), "secrets").items():
+        named = {str(k): str(v) for k, v in _mapping(values, f"secrets.{extension_id}").items()}
+        fake.seed_secrets(str(extension_id), named)
+        counts["secrets"] += len(named)
+    return counts
+
+
+def load_seed_file(fake: FakeKiket, path: str | Path) -> dict[str, int]:
+    """Seed ``fake`` from a YAML or JSON file; ``OSError`` when it cannot be read,
+    ``ValueError`` when it is not YAML or not a seed (the message names the file)."""
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        seed = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path} is not YAML: {exc}") from None
+    try:
+        return apply_seed(fake, seed if seed is not None else {})
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def fake_state(fake: FakeKiket) -> dict[str, Any]:
+    """What the inspector shows of the fake: custom-data records per table, SLA events,
+    secrets, and the events extensions logged (JSON-ready copies)."""
+    return {
+        "records": [
+            {"module": module, "table": table, "project_id": project, "rows": list(rows.values())}
+            for (project, module, table), rows in fake.tables.items()
+        ],
+        "sla_events": list(fake.sla_events),
+        "secrets": {name: dict(values) for name, values in fake.secrets.items()},
+        "logged_events": list(fake.events),
+    }

@@ -1,0 +1,84 @@
+"""The delivery journal: a ring buffer of deliveries assembled from observation records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kiket_sdk._inspector.journal import DeliveryJournal
+from kiket_sdk.observation import (
+    DeliveryEnded,
+    DeliveryObservers,
+    LedgerChecked,
+    OutboundCall,
+    ProofChecked,
+)
+
+
+def _deliver(observers: DeliveryObservers, body: bytes = b"{}") -> int:
+    observed = observers.start("issue.created", "v1", {"x-kiket-signature": "sha256=ab"}, body)
+    observed.emit(ProofChecked(observed, "hmac"))
+    observed.emit(LedgerChecked(observed, "first_run"))
+    observed.emit(
+        OutboundCall(observed, "POST", "http://k/api/x", "/api/x", 201, b"{}", b'{"ok":1}', 0, 0.1)
+    )
+    observed.emit(DeliveryEnded(observed, 200, b"{}", "evt_1", 0.25))
+    return observed.serial
+
+
+def test_a_delivery_is_assembled_from_its_records() -> None:
+    journal = DeliveryJournal()
+    observers = DeliveryObservers()
+    observers.add(journal)
+    serial = _deliver(observers, b'{"id":"evt_1"}')
+
+    [entry] = journal.entries()
+    assert entry["serial"] == serial
+    assert entry["proof"] == {"kind": "hmac", "refused": None}
+    assert (entry["ledger"], entry["status"], entry["duration"]) == ("first_run", 200, 0.25)
+    assert entry["request"] == {
+        "headers": {"x-kiket-signature": "sha256=ab"},
+        "body": '{"id":"evt_1"}',
+    }
+    [call] = entry["timeline"]
+    assert (call["kind"], call["path"], call["status"], call["response_body"]) == (
+        "outbound",
+        "/api/x",
+        201,
+        '{"ok":1}',
+    )
+    assert entry["time"].endswith("Z")
+    stored = journal.entry(serial)
+    assert stored is not None
+    assert stored.body == b'{"id":"evt_1"}'
+
+
+def test_the_oldest_delivery_is_dropped_past_capacity_and_late_records_are_ignored() -> None:
+    journal = DeliveryJournal(capacity=2)
+    observers = DeliveryObservers()
+    observers.add(journal)
+    first = observers.start("issue.created", "v1", {}, b"{}")
+    serials = [_deliver(observers), _deliver(observers)]
+    first.emit(DeliveryEnded(first, 500, b"", None, 1.0))  # its entry is gone: no error
+
+    assert [entry["serial"] for entry in journal.entries()] == serials[::-1]
+    assert journal.entry(first.serial) is None
+
+
+def test_listeners_get_each_change_until_stopped() -> None:
+    journal = DeliveryJournal()
+    observers = DeliveryObservers()
+    observers.add(journal)
+    seen: list[dict[str, Any]] = []
+    stop = journal.listen(seen.append)
+    _deliver(observers)
+    assert [entry["status"] for entry in seen] == [None, None, None, None, 200]
+    stop()
+    _deliver(observers)
+    assert len(seen) == 5
+
+
+def test_capacity_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        DeliveryJournal(capacity=0)
