@@ -205,3 +205,18 @@ def test_the_fake_state_can_be_seeded_and_read(served: Served):
 def test_paths_outside_the_prefix_reach_the_extension(served: Served):
     assert httpx.get(served.url + "/health").status_code == 200
     assert httpx.get(served.url + PREFIX + "x/api/deliveries").status_code == 404
+
+
+def test_the_page_and_its_assets_are_served_from_the_package(served: Served):
+    page = httpx.get(served.url + PREFIX + "/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "://" not in page.text  # nothing loaded from elsewhere
+    for asset in ("inspector.js", "inspector.css"):
+        assert f'"{asset}"' in page.text
+        served_asset = httpx.get(served.url + PREFIX + "/" + asset)
+        assert served_asset.status_code == 200
+        assert "://" not in served_asset.text
+    moved = httpx.get(served.url + PREFIX)
+    assert moved.status_code in (301, 302, 307, 308)
+    assert moved.headers["location"].endswith(PREFIX + "/")

@@ -23,6 +23,9 @@ POST     ``/api/fake/seed``                          a seed (`seeding.apply_seed
                                                      counts added, or 422 naming the bad key
 =======  ==========================================  ===========================================
 
+``GET /_kiket/inspector/`` is the page (``page/``: HTML, CSS and JavaScript shipped in the
+package, no framework, nothing fetched from elsewhere); it uses only this API.
+
 An entry is `JournalEntry.as_json`. Deliveries are posted to the extension over HTTP at
 ``extension_url`` (the dev server itself, on loopback), so they go through exactly the path a
 real delivery takes. The event stream sends a ``: connected`` comment first and a ``: ping``
@@ -43,7 +46,8 @@ from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from kiket_sdk._generated.catalogue import EVENT_PAYLOADS, KNOWN_EVENTS
 from kiket_sdk._inspector.journal import DeliveryJournal
@@ -236,5 +240,6 @@ def inspector_app(
             Route(api + "/send", send, methods=["POST"]),
             Route(api + "/fake", read_fake),
             Route(api + "/fake/seed", seed_fake, methods=["POST"]),
+            Mount(PREFIX, StaticFiles(packages=[("kiket_sdk._inspector", "page")], html=True)),
         ]
     )
