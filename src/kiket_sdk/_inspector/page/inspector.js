@@ -57,6 +57,13 @@ function showRow(entry) {
   cell(row, entry.duration === null ? null : (entry.duration * 1000).toFixed(1));
   row.classList.toggle("selected", entry.serial === selected);
   if (entry.serial === selected) showDetail(entry);
+  if (entry.status !== null) refreshFakeSoon();  // the handler may have changed the fake
+}
+
+let fakeTimer = null;
+function refreshFakeSoon() {
+  clearTimeout(fakeTimer);
+  fakeTimer = setTimeout(refreshFake, 200);
 }
 
 function timelineItem(item) {
