@@ -37,6 +37,10 @@ def test_wheel_contains_generated_code_spec_and_marker(wheel: Path) -> None:
         "kiket_sdk/_generated/spec.json",
     ):
         assert required in names
+    page = ROOT / "src" / "kiket_sdk" / "_inspector" / "page"  # the inspector's page assets
+    assets = {f"kiket_sdk/_inspector/page/{path.name}" for path in page.iterdir()}
+    assert len(assets) >= 3
+    assert assets <= names
     assert not any(name.startswith(("tests/", "codegen/")) for name in names)
     metadata = next(n for n in names if n.endswith("METADATA"))
     requires = [

@@ -83,7 +83,7 @@ class JournalEntry:
     delivery_id: str | None = None
     duration: float | None = None
     jobs: int = 0
-    timeline: list[dict[str, Any]] = field(default_factory=list)
+    timeline: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
 
     def as_json(self) -> dict[str, Any]:
         """The entry as JSON-ready data (bodies as text, times as ISO-8601 and seconds)."""

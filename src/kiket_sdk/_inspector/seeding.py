@@ -24,12 +24,12 @@ is applied); `load_seed_file` reads YAML (a superset of JSON) with PyYAML's safe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from kiket_sdk._json_shapes import is_list, is_mapping
 from kiket_sdk.testing import FakeKiket
 
 __all__ = ["SEED_KEYS", "apply_seed", "fake_state", "load_seed_file"]
@@ -38,14 +38,16 @@ SEED_KEYS = ("records", "sla_events", "secrets")
 """The keys a seed may have."""
 
 
-def _mapping(value: object, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
+def _mapping(value: object, what: str) -> dict[str, Any]:
+    """``value`` as a dict with text keys; ``ValueError`` naming ``what`` when not a mapping."""
+    if not is_mapping(value):
         raise ValueError(f"{what} must be a mapping, got {type(value).__name__}")
-    return value
+    return {str(key): item for key, item in value.items()}
 
 
-def _list(value: object, what: str) -> list[Any]:
-    if not isinstance(value, list):
+def _list(value: object, what: str) -> list[object]:
+    """``value`` itself when a list; ``ValueError`` naming ``what`` otherwise."""
+    if not is_list(value):
         raise ValueError(f"{what} must be a list, got {type(value).__name__}")
     return value
 
@@ -57,7 +59,7 @@ def apply_seed(fake: FakeKiket, seed: object) -> dict[str, int]:
     unknown = sorted(set(data) - set(SEED_KEYS))
     if unknown:
         raise ValueError(f"unknown seed keys {unknown}; expected some of {list(SEED_KEYS)}")
-    counts = dict.fromkeys(SEED_KEYS, 0)
+    counts: dict[str, int] = dict.fromkeys(SEED_KEYS, 0)
     for index, group in enumerate(_list(data.get("records", []), "records")):
         where = f"records[{index}]"
         table = _mapping(group, where)
