@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -53,8 +55,8 @@ def _line_with(lines: queue.Queue[str], needle: str) -> str:
 
 
 @pytest.fixture
-def dev_inspector(tmp_path: Path) -> Iterator[tuple[str, queue.Queue[str]]]:
-    """The inspector URL printed by ``kiket-sdk dev --seed``, and the rest of its output."""
+def dev_process(tmp_path: Path) -> Iterator[tuple[str, queue.Queue[str], subprocess.Popen[str]]]:
+    """``kiket-sdk dev --seed``: the inspector URL it printed, its later output, the process."""
     seed = tmp_path / "seed.yaml"
     seed.write_text(SEED)
     process = subprocess.Popen(
@@ -71,16 +73,19 @@ def dev_inspector(tmp_path: Path) -> Iterator[tuple[str, queue.Queue[str]]]:
     try:
         assert "1 records, 0 sla events, 1 secrets" in _line_with(lines, "seeded")
         url = _line_with(lines, "inspector").split()[1]
-        yield url, lines
+        yield url, lines, process
     finally:
         process.terminate()
         process.wait(timeout=30)
         process.stdout.close()
 
 
+DevProcess = tuple[str, queue.Queue[str], "subprocess.Popen[str]"]
+
+
 @pytest.mark.slow
-def test_dev_prints_the_inspector_and_serves_its_api(dev_inspector: tuple[str, queue.Queue[str]]):
-    url, lines = dev_inspector
+def test_dev_prints_the_inspector_and_serves_its_api(dev_process: DevProcess):
+    url, lines, _ = dev_process
     assert url.endswith(PREFIX + "/")
     with httpx.Client(base_url=url + "api", timeout=10.0) as client:
         state = client.get("/fake").json()
@@ -111,3 +116,34 @@ def test_dev_with_a_bad_seed_file_is_a_usage_error(tmp_path: Path):
     assert finished.returncode == 2
     assert "argument --seed" in finished.stderr
     assert "unknown seed keys ['tables']" in finished.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_dev_promptly_while_a_page_listens_to_the_stream(dev_process: DevProcess):
+    url, lines, process = dev_process
+    connected = threading.Event()
+    ended: list[str] = []
+
+    def listen() -> None:
+        with httpx.stream("GET", url + "api/stream", timeout=30.0) as stream:
+            for line in stream.iter_lines():
+                if line == ": connected":
+                    connected.set()
+        ended.append("stream closed by the server")
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert connected.wait(10)
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=10)
+    assert time.monotonic() - started < 5  # not the 2 s grace limit plus cancellation
+    listener.join(10)
+    assert ended == ["stream closed by the server"]
+    rest: list[str] = []
+    while True:  # the reader thread gets the last lines shortly after the exit
+        try:
+            rest.append(lines.get(timeout=1))
+        except queue.Empty:
+            break
+    assert not [line for line in rest if "Traceback" in line or "CancelledError" in line]

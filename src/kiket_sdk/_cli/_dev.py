@@ -38,6 +38,10 @@ DEV_WEBHOOK_SECRET = "kiket-dev-secret"  # noqa: S105 - a documented, local-only
 ``KIKET_WEBHOOK_SECRET`` provide one (local development only; never deploy it)."""
 
 
+_SHUTDOWN_GRACE_SECONDS = 2
+"""How long ``dev`` lets open requests (an inspector page's event stream) finish on Ctrl-C."""
+
+
 def import_sdk(target: str) -> KiketSDK:
     """Import ``MODULE:ATTRIBUTE`` (dotted attributes allowed) and check it is a ``KiketSDK``.
 
@@ -224,7 +228,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
         url = f"http://{shown_host}:{sock.getsockname()[1]}"
         journal = DeliveryJournal()
         sdk.observe(journal)
-        inspector = inspector_app(journal, fake, url, sdk.verifier.secrets[0])
+        inspector = inspector_app(
+            journal, fake, url, sdk.verifier.secrets[0], stopping=lambda: server.should_exit
+        )
         out(f"extension   {url}  ({', '.join(sdk.registered_events) or 'no handlers'})")
         out(f"fake kiket   {fake_url}  (outbound API calls go here)")
         out(f"inspector    {url}{PREFIX}/  (deliveries, send, the fake's state)")
@@ -235,9 +241,17 @@ def cmd_dev(args: argparse.Namespace) -> int:
             f"--api-url {fake_url}"
         )
         app = InspectorRouting(inspector, _DeliveryLog(sdk))
-        config = uvicorn.Config(app, log_level="warning", access_log=False)
+        # The inspector's event stream never ends by itself: without a grace limit an open
+        # inspector page would keep Ctrl-C waiting for it forever.
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=_SHUTDOWN_GRACE_SECONDS,
+        )
+        server = uvicorn.Server(config)
         try:
-            uvicorn.Server(config).run(sockets=[sock])
+            server.run(sockets=[sock])
         finally:
             sock.close()
     return 0

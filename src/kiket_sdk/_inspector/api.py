@@ -29,7 +29,7 @@ package, no framework, nothing fetched from elsewhere); it uses only this API.
 An entry is `JournalEntry.as_json`. Deliveries are posted to the extension over HTTP at
 ``extension_url`` (the dev server itself, on loopback), so they go through exactly the path a
 real delivery takes. The event stream sends a ``: connected`` comment first and a ``: ping``
-comment every 15 seconds of silence.
+comment every 15 seconds of silence; it ends when ``stopping()`` turns true.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 import httpx
@@ -61,6 +61,8 @@ PREFIX = "/_kiket/inspector"
 """Where ``kiket-sdk dev`` serves the inspector, next to the extension's own routes."""
 
 _PING_SECONDS = 15.0
+_STOP_POLL_SECONDS = 0.25
+"""How often an event stream asks ``stopping()`` (so a server shutdown ends it promptly)."""
 _RESENT_HEADERS = (
     "content-type",
     "x-kiket-signature",
@@ -99,13 +101,23 @@ def _catalogue() -> list[dict[str, Any]]:
     ]
 
 
+def _never() -> bool:
+    return False
+
+
 def inspector_app(
-    journal: DeliveryJournal, fake: FakeKiket, extension_url: str, secret: str
+    journal: DeliveryJournal,
+    fake: FakeKiket,
+    extension_url: str,
+    secret: str,
+    *,
+    stopping: Callable[[], bool] = _never,
 ) -> Starlette:
     """The inspector's Starlette app (its routes carry the full `PREFIX`).
 
     ``extension_url``: where the extension listens (``http://127.0.0.1:8000``); ``secret``:
-    the webhook secret deliveries are signed with.
+    the webhook secret deliveries are signed with; ``stopping``: true once the server shuts
+    down, which ends the open event streams (else they would hold the shutdown up).
     """
     base = extension_url.rstrip("/")
 
@@ -156,12 +168,17 @@ def inspector_app(
         async def events() -> AsyncGenerator[str, None]:
             try:
                 yield ": connected\n\n"
-                while True:
+                quiet = 0.0
+                while not stopping():
                     try:
-                        entry = await asyncio.wait_for(queue.get(), _PING_SECONDS)
+                        entry = await asyncio.wait_for(queue.get(), _STOP_POLL_SECONDS)
                     except TimeoutError:
-                        yield ": ping\n\n"
+                        quiet += _STOP_POLL_SECONDS
+                        if quiet >= _PING_SECONDS:
+                            quiet = 0.0
+                            yield ": ping\n\n"
                         continue
+                    quiet = 0.0
                     yield f"event: delivery\ndata: {json.dumps(entry)}\n\n"
             finally:
                 stop()
