@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -115,7 +116,8 @@ def _request(
     body = delivery_body(payload)
     all_headers = signed_headers(_secret(sdk, secret), body, version=version)
     all_headers.update(headers or {})
-    return f"/v/{version}/webhooks/{event}", body, all_headers
+    segment = urllib.parse.quote(event, safe="")  # one path segment, whatever the name holds
+    return f"/v/{urllib.parse.quote(version, safe='')}/webhooks/{segment}", body, all_headers
 
 
 async def deliver(
