@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import BaseModel
 
+from kiket_sdk._delivery.request import webhook_path
 from kiket_sdk._exceptions import ConfigurationError
 from kiket_sdk._signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_signature
 
@@ -116,8 +116,7 @@ def _request(
     body = delivery_body(payload)
     all_headers = signed_headers(_secret(sdk, secret), body, version=version)
     all_headers.update(headers or {})
-    segment = urllib.parse.quote(event, safe="")  # one path segment, whatever the name holds
-    return f"/v/{urllib.parse.quote(version, safe='')}/webhooks/{segment}", body, all_headers
+    return webhook_path(event, version), body, all_headers
 
 
 async def deliver(
