@@ -550,3 +550,23 @@ def test_another_events_generated_model_on_a_catalogued_route_raises(sdk: KiketS
 
     with pytest.raises(ConfigurationError, match=r"delivers WorkflowSlaStatus.*takes IssueCreated"):
         sdk.register("workflow.sla_status", on_sla)
+
+
+@pytest.mark.parametrize("event", ["a/b", "a%2Fb", "pct%41", "q?x", "hash#x", "tab\there"])
+def test_event_names_that_cannot_be_a_route_raise(sdk: KiketSDK, event: str) -> None:
+    def on_event(event: dict[str, Any]) -> None: ...
+
+    with pytest.raises(ConfigurationError, match="cannot be a route"):
+        sdk.register(event, on_event)
+
+
+def test_the_testing_kit_delivers_to_names_with_reserved_url_characters(sdk: KiketSDK) -> None:
+    seen: list[str] = []
+
+    def on_event(event: dict[str, Any]) -> None:
+        seen.append(event["event"])
+
+    sdk.register("custom.ünïcode name", on_event)
+    answer = deliver_sync(sdk, "custom.ünïcode name", {"id": "1", "event": "custom.ünïcode name"})
+    assert answer.status_code == 200, answer.text
+    assert seen == ["custom.ünïcode name"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import sys
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
@@ -12,7 +11,7 @@ from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
-from kiket_sdk._client_options import checked_base_url
+from kiket_sdk._client_options import checked_base_url, checked_seconds
 from kiket_sdk._delivery import messages as msg
 from kiket_sdk._delivery.context import HandlerContext, SyncHandlerContext
 from kiket_sdk._delivery.handlers import (
@@ -60,17 +59,6 @@ DEFAULT_BASE_URL = "https://kiket.dev"
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 DEFAULT_BODY_TIMEOUT = 10.0
 _MARK = "__kiket_webhooks__"
-
-
-def _seconds(name: str, value: object, *, zero_allowed: bool) -> float:
-    """``value`` when it is a finite number of seconds (> 0, or >= 0 with ``zero_allowed``);
-    else `ConfigurationError` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigurationError(f"{name} must be a number of seconds, got {value!r}")
-    if not (math.isfinite(value) and (value >= 0 if zero_allowed else value > 0)):
-        bound = ">= 0" if zero_allowed else "> 0"
-        raise ConfigurationError(f"{name} must be a number of seconds {bound}, got {value!r}")
-    return float(value)
 
 
 def _api_hosts(hosts: Sequence[object] | None) -> tuple[str, ...]:
@@ -260,13 +248,13 @@ class KiketSDK(WebhookRegistry[HandlerContext, SyncHandlerContext]):
             workspace_token or os.environ.get("KIKET_WORKSPACE_TOKEN") or None
         )
         self.max_body_size: int = _body_size(max_body_size)
-        self.body_timeout: float = _seconds("body_timeout", body_timeout, zero_allowed=False)
-        self.claim_lease: float = _seconds("claim_lease", claim_lease, zero_allowed=False)
-        _seconds("duplicate_wait", duplicate_wait, zero_allowed=True)
-        _seconds("signature_tolerance", signature_tolerance, zero_allowed=True)
-        _seconds("shutdown_grace", shutdown_grace, zero_allowed=True)
+        self.body_timeout: float = checked_seconds("body_timeout", body_timeout, zero_allowed=False)
+        self.claim_lease: float = checked_seconds("claim_lease", claim_lease, zero_allowed=False)
+        checked_seconds("duplicate_wait", duplicate_wait, zero_allowed=True)
+        checked_seconds("signature_tolerance", signature_tolerance, zero_allowed=True)
+        checked_seconds("shutdown_grace", shutdown_grace, zero_allowed=True)
         if handler_timeout is not None:
-            _seconds("handler_timeout", handler_timeout, zero_allowed=False)
+            checked_seconds("handler_timeout", handler_timeout, zero_allowed=False)
         self.allowed_api_hosts: tuple[str, ...] = _api_hosts(allowed_api_hosts)
         self.debug: bool = debug
         self.title: str = title or (

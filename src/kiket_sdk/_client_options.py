@@ -53,6 +53,7 @@ __all__ = [
     "base_headers",
     "checked_base_url",
     "checked_max_retries",
+    "checked_seconds",
     "checked_timeout",
     "lower_keys",
     "none_as_not_given",
@@ -215,19 +216,34 @@ def redacted_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
 
 
+def checked_seconds(name: str, value: object, *, zero_allowed: bool) -> float:
+    """``value`` as a float when it is a finite number of seconds (> 0, or >= 0 with
+    ``zero_allowed``; ``True`` is not a number here); else ``ConfigurationError`` naming
+    ``name``. The one rule for every duration setting (``KiketSDK``'s options, client timeouts).
+
+    >>> checked_seconds("body_timeout", 10, zero_allowed=False)
+    10.0
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(f"{name} must be a number of seconds, got {value!r}")
+    if not (math.isfinite(value) and (value >= 0 if zero_allowed else value > 0)):
+        bound = ">= 0" if zero_allowed else "> 0"
+        raise ConfigurationError(f"{name} must be a number of seconds {bound}, got {value!r}")
+    return float(value)
+
+
 def checked_timeout(timeout: object) -> TimeoutTypes:
-    """``timeout`` itself: seconds (a number > 0), an ``httpx.Timeout``, or ``None`` (no
-    timeout); raise ``ConfigurationError`` otherwise (``-1``, ``0``, ``"30"``, NaN).
+    """``timeout`` itself: seconds (a number > 0, see `checked_seconds`), an
+    ``httpx.Timeout``, or ``None`` (no timeout); raise ``ConfigurationError`` otherwise
+    (``-1``, ``0``, ``"30"``, NaN).
 
     >>> checked_timeout(5.0)
     5.0
     """
     if timeout is None or isinstance(timeout, httpx.Timeout):
         return timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-        raise ConfigurationError(f"timeout must be a number of seconds, got {timeout!r}.")
-    if not (timeout > 0 and math.isfinite(timeout)):
-        raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout}.")
+    checked_seconds("timeout", timeout, zero_allowed=False)
+    assert isinstance(timeout, int | float)  # checked just above
     return timeout
 
 

@@ -13,10 +13,11 @@ import json
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from kiket_sdk._cli._common import CLIError, out
 from kiket_sdk._cli._network import network_failure, os_reason
+from kiket_sdk._delivery.request import webhook_path
 from kiket_sdk._json_shapes import is_json_object
 
 __all__ = ["DEFAULT_URL", "cmd_events", "cmd_send", "cmd_sign", "webhook_url"]
@@ -35,8 +36,7 @@ def webhook_url(base: str, version: str, event: str) -> str:
     'http://127.0.0.1:1/kiket/v/v1/webhooks/issue.created?token=X'
     """
     parts = urlsplit(base)
-    segments = ("v", version, "webhooks", event)
-    path = parts.path.rstrip("/") + "/" + "/".join(quote(part, safe="") for part in segments)
+    path = parts.path.rstrip("/") + webhook_path(event, version)
     return urlunsplit(parts._replace(path=path, fragment=""))
 
 

@@ -131,6 +131,14 @@ def check_route(event: object, version: object) -> tuple[str, str]:
     name = event.strip()
     if not name:
         raise ConfigurationError("event name must not be blank: write 'issue.created'")
+    unroutable = sorted({c for c in name if c in "/?#%" or not c.isprintable()})
+    if unroutable:
+        # The route's event is one URL path segment: '/' splits it, '?' and '#' end it, and
+        # '%' is decoded by the server, so a delivery could never reach such a handler.
+        raise ConfigurationError(
+            f"event name {name!r} cannot be a route (it holds {''.join(unroutable)!r}): "
+            "Kiket posts to /v/<version>/webhooks/<event>; use letters, digits, '.', '_' or '-'"
+        )
     if not isinstance(version, str):
         raise ConfigurationError(
             f'the version for {name} must be a string such as version="v1", not {version!r}'

@@ -18,8 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import quote
 
-__all__ = ["Delivery", "DuplicateHeaderError", "normalize_version", "resolve_version"]
+__all__ = [
+    "Delivery",
+    "DuplicateHeaderError",
+    "normalize_version",
+    "resolve_version",
+    "webhook_path",
+]
 
 # Headers that carry proof or routing: a second copy is an ambiguity an attacker could exploit.
 _SINGLE = (b"x-kiket-signature", b"x-kiket-timestamp", b"x-kiket-event-version")
@@ -31,6 +38,17 @@ class DuplicateHeaderError(ValueError):
     def __init__(self, name: str) -> None:
         super().__init__(name)
         self.name = name
+
+
+def webhook_path(event: str, version: str | None = None) -> str:
+    """The path Kiket posts ``event`` to: ``/v/{version}/webhooks/{event}``, or
+    ``/webhooks/{event}`` without a version; each part one percent-encoded path segment.
+
+    >>> webhook_path("issue.created", "v1"), webhook_path("q?x")
+    ('/v/v1/webhooks/issue.created', '/webhooks/q%3Fx')
+    """
+    tail = f"/webhooks/{quote(event, safe='')}"
+    return tail if version is None else f"/v/{quote(version, safe='')}{tail}"
 
 
 def normalize_version(version: str) -> str:

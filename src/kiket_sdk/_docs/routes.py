@@ -34,13 +34,13 @@ import typing
 from collections.abc import Iterable, Sequence
 from itertools import groupby
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import Body
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
 from kiket_sdk._delivery.handlers import HandlerSpec
+from kiket_sdk._delivery.request import webhook_path
 from kiket_sdk._docs.answers import (
     DUPLICATE_HEADERS,
     ERROR_ANSWERS,
@@ -72,10 +72,6 @@ _VERSION_SOURCES = (
 
 class DocumentationRoute(APIRoute):
     """An ``APIRoute`` that only documents a webhook operation (never routed to)."""
-
-
-def _path_segment(event: str) -> str:
-    return quote(event, safe="")
 
 
 def _payload_type(spec: HandlerSpec) -> Any:
@@ -178,7 +174,7 @@ def documented_route(spec: HandlerSpec) -> DocumentationRoute:
     if spec.required_scopes:
         extra["x-kiket-required-scopes"] = list(spec.required_scopes)
     return _route(
-        f"/v/{spec.version}/webhooks/{_path_segment(spec.event)}",
+        webhook_path(spec.event, spec.version),
         [spec],
         summary=f"{spec.event} ({spec.version})",
         description=_handler_text(spec),
@@ -221,7 +217,7 @@ def documented_unversioned_route(specs: Sequence[HandlerSpec]) -> DocumentationR
         f"- `{spec.version}`: {_handler_text(spec).replace(chr(10) * 2, ' ')}" for spec in specs
     )
     return _route(
-        f"/webhooks/{_path_segment(event)}",
+        webhook_path(event),
         specs,
         summary=f"{event} (version from header or query)",
         description=f"{_VERSION_SOURCES}\n\n{handlers}",

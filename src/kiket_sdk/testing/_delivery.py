@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import BaseModel
 
+from kiket_sdk._delivery.request import webhook_path
 from kiket_sdk._exceptions import ConfigurationError
 from kiket_sdk._signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_signature
 
@@ -115,7 +116,7 @@ def _request(
     body = delivery_body(payload)
     all_headers = signed_headers(_secret(sdk, secret), body, version=version)
     all_headers.update(headers or {})
-    return f"/v/{version}/webhooks/{event}", body, all_headers
+    return webhook_path(event, version), body, all_headers
 
 
 async def deliver(
