@@ -81,7 +81,12 @@ from kiket_sdk._request_codec import (
 )
 from kiket_sdk._retry import RETRYABLE_STATUSES, is_retryable_request
 from kiket_sdk._retry import retry_delay as _retry_delay
-from kiket_sdk.observation import ObservedDelivery, OutboundCall, current_delivery
+from kiket_sdk.observation import (
+    ObservedDelivery,
+    OutboundCall,
+    current_deferred_job,
+    current_delivery,
+)
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -129,6 +134,7 @@ def _report_call(
             duration=duration,
             resend_count=resend_count,
             error=None if error is None else type(error).__name__,
+            job=current_deferred_job.get(),
         )
     )
 

@@ -21,7 +21,7 @@ nothing here runs: the pipeline and the HTTP core check one attribute and one co
 
 The HTTP core finds the delivery an outbound call belongs to through `current_delivery`, a
 ``contextvars.ContextVar`` the pipeline sets while it serves an observed delivery (deferred jobs
-and worker threads inherit it).
+and worker threads inherit it), and the deferred job through `current_deferred_job`.
 
 Example::
 
@@ -64,6 +64,7 @@ __all__ = [
     "ObservedDelivery",
     "OutboundCall",
     "ProofChecked",
+    "current_deferred_job",
     "current_delivery",
 ]
 
@@ -129,6 +130,12 @@ current_delivery: ContextVar[ObservedDelivery | None] = ContextVar(
 )
 """The delivery being served in this context, when it is observed (else ``None``)."""
 
+current_deferred_job: ContextVar[int | None] = ContextVar(
+    "kiket_sdk_current_deferred_job", default=None
+)
+"""The number of the deferred job running in this context (its `DeferredStarted` ``job``), else
+``None``: an outbound call made in it is reported with that ``job``."""
+
 
 @dataclass(frozen=True, slots=True)
 class DeliveryStarted:
@@ -179,13 +186,16 @@ class OutboundCall:
     duration: float = field(compare=False)
     resend_count: int = 0
     error: str | None = None
+    job: int | None = None
+    """The deferred job that sent it (as in its `DeferredStarted`), ``None`` for the handler."""
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryEnded:
     """The pipeline's answer. ``delivery_id``: the event id from the body (``None`` when the
     body was not read, or has none); ``duration``: seconds since `DeliveryStarted`; ``jobs``:
-    how many deferred jobs follow."""
+    how many deferred jobs follow; ``headers``: the answer's headers, lower-case names
+    (``x-kiket-duplicate``, ``retry-after``, ...)."""
 
     delivery: ObservedDelivery = field(compare=False)
     status: int
@@ -193,6 +203,7 @@ class DeliveryEnded:
     delivery_id: str | None
     duration: float = field(compare=False)
     jobs: int = 0
+    headers: Mapping[str, str] = field(default_factory=dict[str, str], compare=False)
 
 
 @dataclass(frozen=True, slots=True)

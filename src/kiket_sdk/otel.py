@@ -11,7 +11,8 @@ configured receive them):
   ``kiket.proof``, ``kiket.ledger.outcome``, ``kiket.delivery.outcome``,
   ``http.response.status_code`` (and ``kiket.proof.refused``, the reason, when refused);
 * a child span per outbound Kiket API request (one per attempt), kind CLIENT, named by its
-  method, with the stable HTTP client attributes of the OpenTelemetry semantic conventions
+  method (a child of its deferred job's span when a deferred job sent it), with the stable
+  HTTP client attributes of the OpenTelemetry semantic conventions
   (``http.request.method``, ``url.full``, ``url.path``, ``server.address``, ``server.port``,
   ``http.response.status_code``, ``http.request.resend_count``, ``error.type``; status ERROR
   for a 4xx/5xx or no answer), made from the observation records rather than the httpx
@@ -186,9 +187,10 @@ class DeliveryInstrumentation:
         )
         if error is not None:
             attributes[error_attributes.ERROR_TYPE] = error
+        parent = state.jobs.get(record.job, state.span) if record.job is not None else state.span
         span = self.tracer.start_span(
             record.method,
-            context=trace.set_span_in_context(state.span),
+            context=trace.set_span_in_context(parent),
             kind=SpanKind.CLIENT,
             start_time=_ns(record.started_at),
             attributes=attributes,

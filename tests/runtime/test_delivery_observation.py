@@ -130,7 +130,51 @@ async def test_a_duplicate_is_answered_from_the_ledger_and_says_so(fake: FakeKik
     assert proof == ProofChecked(started.delivery, "hmac", None)
     assert ledger == LedgerChecked(started.delivery, "duplicate")
     assert ended == DeliveryEnded(started.delivery, 200, first.content, "evt-observed-dup", 0.0)
+    assert isinstance(ended, DeliveryEnded)
+    assert ended.headers["x-kiket-duplicate"] == "true"  # the answer's own headers
     assert records[0].delivery.serial == 2  # the second delivery this SDK observed
+
+
+async def test_a_deferred_jobs_outbound_call_names_its_job(fake: FakeKiket) -> None:
+    assert fake.url is not None
+    sdk = KiketSDK(
+        webhook_secret=SECRET,
+        base_url=fake.url,
+        workspace_token="wk_observed",
+        extension_id=EXT_ID,
+        telemetry_enabled=False,
+    )
+
+    @sdk.webhook("issue.created", version="v1")
+    async def on_issue(event: IssueCreated, ctx: HandlerContext) -> Allow:
+        await ctx.endpoints.rate_limit()
+
+        async def follow_up() -> None:
+            await ctx.endpoints.log_event("issue.followed", id=event.issue.id)
+
+        def follow_up_in_a_thread() -> None:  # a plain def job runs on a worker thread
+            sdk.client.extension.log_event(
+                EXT_ID, event="threaded", version="v1", timestamp="2026-12-01T00:00:00Z"
+            )
+
+        ctx.defer(follow_up)
+        ctx.defer(follow_up_in_a_thread)
+        return allow()
+
+    records: list[Observation] = []
+    sdk.observe(records.append)
+    answer = await deliver(sdk, "issue.created", event_payload("issue.created", id="evt-jobs"))
+    assert answer.status_code == 200, answer.text
+
+    calls = [r for r in records if isinstance(r, OutboundCall)]
+    jobs = {r.function.rsplit(".", 1)[-1]: r.job for r in records if isinstance(r, DeferredStarted)}
+    assert sorted(jobs) == ["follow_up", "follow_up_in_a_thread"]
+    by_job = {call.job: json.loads(call.request_body or b"{}").get("event") for call in calls}
+    assert by_job == {
+        None: None,  # the handler's own rate_limit GET
+        jobs["follow_up"]: "issue.followed",
+        jobs["follow_up_in_a_thread"]: "threaded",
+    }
 
 
 async def test_a_refused_signature_reports_the_reason_and_the_401(fake: FakeKiket) -> None:

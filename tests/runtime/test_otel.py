@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from kiket_sdk import Allow, HandlerContext, KiketSDK, allow
-from kiket_sdk.events import IssueCreated
+from kiket_sdk.events import IssueCreated, IssueUpdated
 from kiket_sdk.otel import instrument
 from kiket_sdk.testing import FakeKiket, deliver, event_payload
 
@@ -138,6 +138,41 @@ def _notify_name(spans: dict[str, ReadableSpan]) -> str:
     (name,) = [n for n in spans if n.startswith("kiket.deferred ")]
     assert name.endswith(".notify")
     return name.removeprefix("kiket.deferred ")
+
+
+async def test_a_deferred_jobs_outbound_call_is_a_child_of_the_jobs_span(fake: FakeKiket) -> None:
+    run = Instrumented(fake)
+
+    @run.sdk.webhook("issue.updated", version="v1")
+    async def on_update(event: IssueUpdated, ctx: HandlerContext) -> Allow:
+        async def audit_later() -> None:
+            await ctx.endpoints.log_event("issue.audited")
+
+        ctx.defer(audit_later)
+        return allow()
+
+    answer = await deliver(run.sdk, "issue.updated", event_payload("issue.updated", id="evt-j"))
+    assert answer.status_code == 200, answer.text
+
+    spans = run.finished()
+    assert sorted(spans) == sorted(["kiket.delivery issue.updated", "POST", _deferred(spans)])
+    delivery, job, call = (
+        spans["kiket.delivery issue.updated"],
+        spans[_deferred(spans)],
+        spans["POST"],
+    )
+    assert delivery.context is not None
+    assert job.context is not None
+    assert job.parent is not None
+    assert job.parent.span_id == delivery.context.span_id
+    assert call.parent is not None
+    assert call.parent.span_id == job.context.span_id  # the job's call, not the handler's
+    assert call.kind is SpanKind.CLIENT
+
+
+def _deferred(spans: dict[str, ReadableSpan]) -> str:
+    (name,) = [n for n in spans if n.startswith("kiket.deferred ")]
+    return name
 
 
 async def test_an_incoming_traceparent_is_continued(fake: FakeKiket) -> None:

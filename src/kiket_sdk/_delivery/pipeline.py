@@ -60,6 +60,7 @@ from kiket_sdk.observation import (
     LedgerOutcome,
     ObservedDelivery,
     ProofChecked,
+    current_deferred_job,
     current_delivery,
 )
 
@@ -175,6 +176,7 @@ class DeliveryPipeline:
                     observed.delivery_id,
                     time.perf_counter() - observed.started,
                     len(answer.deferred),
+                    {name.lower(): value for name, value in answer.headers.items()},
                 )
             )
         if answer.deferred:
@@ -350,6 +352,7 @@ class DeliveryPipeline:
         started, job = 0.0, 0
         if observed is not None:
             job = observed.next_job()
+            current_deferred_job.set(job)  # this task's own context: its calls carry the job
             observed.emit(DeferredStarted(observed, name, job, time.time()))
             started = time.perf_counter()
         try:
