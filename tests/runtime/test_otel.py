@@ -197,6 +197,32 @@ async def test_an_incoming_traceparent_is_continued(fake: FakeKiket) -> None:
         assert format(span.context.trace_id, "032x") == TRACE_ID
 
 
+@pytest.mark.parametrize(
+    "traceparent",
+    [
+        "garbage",
+        f"00-{'0' * 32}-{PARENT_SPAN_ID}-01",  # an all-zero trace id is invalid (W3C)
+        f"00-{TRACE_ID}-{PARENT_SPAN_ID}-01-extra",  # version 00 has exactly four fields
+        f"ff-{TRACE_ID}-{PARENT_SPAN_ID}-01",  # version ff is forbidden
+    ],
+)
+async def test_a_malformed_traceparent_starts_a_new_trace(
+    fake: FakeKiket, traceparent: str
+) -> None:
+    run = Instrumented(fake)
+    answer = await deliver(
+        run.sdk,
+        "issue.created",
+        event_payload("issue.created", id="evt-otel-bad-tp"),
+        headers={"traceparent": traceparent},
+    )
+    assert answer.status_code == 200, answer.text
+    delivery = run.finished()["kiket.delivery issue.created"]
+    assert delivery.parent is None
+    assert delivery.context is not None
+    assert format(delivery.context.trace_id, "032x") != TRACE_ID
+
+
 async def test_metrics_count_deliveries_by_outcome_and_time_them(fake: FakeKiket) -> None:
     run = Instrumented(fake)
     payload = event_payload("issue.created", id="evt-otel-m")
