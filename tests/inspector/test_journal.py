@@ -8,6 +8,7 @@ import pytest
 
 from kiket_sdk._inspector.journal import DeliveryJournal
 from kiket_sdk.observation import (
+    DeferredStarted,
     DeliveryEnded,
     DeliveryObservers,
     LedgerChecked,
@@ -52,6 +53,27 @@ def test_a_delivery_is_assembled_from_its_records() -> None:
     stored = journal.entry(serial)
     assert stored is not None
     assert stored.body == b'{"id":"evt_1"}'
+
+
+def test_answer_headers_and_who_made_each_outbound_call_are_kept() -> None:
+    journal = DeliveryJournal()
+    observers = DeliveryObservers()
+    observers.add(journal)
+    observed = observers.start("issue.created", "v1", {}, b"{}")
+    observed.emit(OutboundCall(observed, "GET", "http://k/a", "/a", 200, None, None, 0, 0.1))
+    duplicate = {"x-kiket-duplicate": "true", "content-type": "application/json"}
+    observed.emit(DeliveryEnded(observed, 200, b"{}", "evt_1", 0.2, jobs=1, headers=duplicate))
+    observed.emit(DeferredStarted(observed, "app.notify", 1, 0.3))
+    by_job = OutboundCall(observed, "POST", "http://k/b", "/b", 201, None, None, 0, 0.1, job=1)
+    observed.emit(by_job)
+
+    [entry] = journal.entries()
+    assert entry["answer_headers"] == duplicate
+    calls = [item for item in entry["timeline"] if item["kind"] == "outbound"]
+    assert [(call["path"], call["job"], call["job_function"]) for call in calls] == [
+        ("/a", None, None),
+        ("/b", 1, "app.notify"),
+    ]
 
 
 def test_the_oldest_delivery_is_dropped_past_capacity_and_late_records_are_ignored() -> None:

@@ -58,14 +58,31 @@ def _text(body: bytes | None) -> str | None:
     return None if body is None else body.decode("utf-8", errors="replace")
 
 
+def _job_function(entry: JournalEntry, job: int | None) -> str | None:
+    """The function of deferred job ``job`` of ``entry`` (``None`` for the handler itself, or
+    when its start was not seen)."""
+    if job is None:
+        return None
+    return next(
+        (
+            item["function"]
+            for item in entry.timeline
+            if item["kind"] == "deferred_started" and item["job"] == job
+        ),
+        None,
+    )
+
+
 @dataclass(slots=True)
 class JournalEntry:
     """One delivery as the journal has seen it so far.
 
     ``body`` and ``headers`` are the request exactly as received (what "resend same bytes"
-    posts again); ``timeline`` holds the outbound calls and deferred jobs, in arrival order,
+    posts again); ``answer_headers`` the answer's (lower-case names); ``timeline`` holds
+    the outbound calls and deferred jobs, in arrival order,
     as JSON-ready dicts with a ``kind`` (``"outbound"``, ``"deferred_started"``,
-    ``"deferred_ended"``) and ``at`` (seconds since the delivery started).
+    ``"deferred_ended"``) and ``at`` (seconds since the delivery started); an outbound call
+    names who made it: ``job`` and ``job_function`` (``None`` for the handler itself).
     """
 
     serial: int
@@ -80,6 +97,7 @@ class JournalEntry:
     ledger: str | None = None
     status: int | None = None
     answer: bytes | None = None
+    answer_headers: Mapping[str, str] = field(default_factory=dict[str, str])
     delivery_id: str | None = None
     duration: float | None = None
     jobs: int = 0
@@ -99,6 +117,7 @@ class JournalEntry:
             "duration": self.duration,
             "request": {"headers": dict(self.headers), "body": _text(self.body)},
             "answer": _text(self.answer),
+            "answer_headers": dict(self.answer_headers),
             "jobs": self.jobs,
             "timeline": [dict(item) for item in self.timeline],
         }
@@ -177,7 +196,7 @@ class DeliveryJournal:
         elif isinstance(record, DeliveryEnded):
             entry.status, entry.answer = record.status, record.body
             entry.delivery_id, entry.duration = record.delivery_id, record.duration
-            entry.jobs = record.jobs
+            entry.jobs, entry.answer_headers = record.jobs, dict(record.headers)
         elif isinstance(record, OutboundCall):
             entry.timeline.append(
                 {
@@ -191,6 +210,8 @@ class DeliveryJournal:
                     "duration": record.duration,
                     "request_body": _text(record.request_body),
                     "response_body": _text(record.response_body),
+                    "job": record.job,
+                    "job_function": _job_function(entry, record.job),
                 }
             )
         elif isinstance(record, DeferredStarted):
