@@ -228,8 +228,14 @@ def cmd_dev(args: argparse.Namespace) -> int:
         url = f"http://{shown_host}:{sock.getsockname()[1]}"
         journal = DeliveryJournal()
         sdk.observe(journal)
+        handled = [name.rpartition("@") for name in sdk.registered_events]  # "event@version"
         inspector = inspector_app(
-            journal, fake, url, sdk.verifier.secrets[0], stopping=lambda: server.should_exit
+            journal,
+            fake,
+            url,
+            sdk.verifier.secrets[0],
+            stopping=lambda: server.should_exit,
+            registered=[(event, version) for event, _, version in handled],
         )
         out(f"extension   {url}  ({', '.join(sdk.registered_events) or 'no handlers'})")
         out(f"fake kiket   {fake_url}  (outbound API calls go here)")
