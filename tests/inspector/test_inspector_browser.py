@@ -127,6 +127,7 @@ def test_a_record_seeded_and_edited_on_the_page_is_what_the_handler_sees(
 
     page.select_option("#send-event", label="★ acme.gate@v1 (not in the spec)")
     assert page.input_value("#send-payload").strip() == "{}"
+    page.fill("#send-payload", '{"id": "evt_gate_1"}')  # two sends, two deliveries (ledger)
     page.click("#send-button")
     page.wait_for_function(
         "document.querySelector('#send-result').textContent.includes('gate closed')"
@@ -138,6 +139,7 @@ def test_a_record_seeded_and_edited_on_the_page_is_what_the_handler_sees(
     page.wait_for_function(f"document.querySelector(\"{row}\")?.textContent.includes('true')")
     assert served.fake.records("crm", "gates", project_id=42) == [{"open": True, "id": 1}]
 
+    page.fill("#send-payload", '{"id": "evt_gate_2"}')
     page.click("#send-button")
     page.wait_for_function(
         "document.querySelector('#send-result').textContent.includes('gate open')"
