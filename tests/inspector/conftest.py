@@ -80,7 +80,7 @@ def served() -> Iterator[Served]:
         handled = [name.rpartition("@") for name in sdk.registered_events]
         registered = [(event, version) for event, _, version in handled]
         inspector = inspector_app(journal, fake, url, SECRET, registered=registered)
-        app = InspectorRouting(inspector, sdk)
+        app = InspectorRouting(inspector, sdk, journal)
         with serve_app(app, port=port) as served_url:
             served = Served(served_url, fake, journal)
             try:

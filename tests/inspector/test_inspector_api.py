@@ -315,3 +315,30 @@ def test_unknown_objects_routes_and_methods_are_a_json_4xx(served: Served, metho
     answer = served.client.request(method, path, json={"as": "same"})
     assert answer.status_code in (404, 405), answer.text[:300]
     assert isinstance(answer.json()["detail"], str)
+
+
+def test_requests_answered_before_the_pipeline_are_journaled_too(served: Served):
+    wrong_method = httpx.get(served.url + "/v/v1/webhooks/issue.created")
+    nowhere = httpx.post(served.url + "/v1/webhook/issue.created", content=b'{"id": "x"}')
+    assert (wrong_method.status_code, nowhere.status_code) == (405, 404)
+    assert httpx.get(served.url + "/health").status_code == 200  # not a delivery: not journaled
+    sent = served.send()  # through the pipeline: journaled once, by the observer
+
+    entries = served.client.get("/deliveries").json()["deliveries"]
+    assert [entry["answered_by"] for entry in entries] == ["pipeline", "routing", "routing"]
+    assert entries[0]["serial"] == sent["serial"]
+    missing, method = entries[1], entries[2]
+    assert (method["method"], method["event"], method["version"], method["status"]) == (
+        "GET",
+        "issue.created",
+        "v1",
+        405,
+    )
+    assert (missing["path"], missing["status"], missing["request"]["body"]) == (
+        "/v1/webhook/issue.created",
+        404,
+        '{"id": "x"}',
+    )
+    assert missing["answer_headers"]["content-type"].startswith("application/json")
+    refused = served.client.post(f"/deliveries/{missing['serial']}/resend", json={"as": "same"})
+    assert refused.status_code == 422

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from kiket_sdk._inspector.api import PREFIX
@@ -174,3 +175,13 @@ def test_a_delivery_body_with_markup_is_shown_as_text(served: Served, page: Page
     page.wait_for_function("document.querySelector('#detail-body').textContent.includes('<img')")
     assert page.locator("#detail img, #deliveries img").count() == 0
     assert page.evaluate("window.injected") is None
+
+
+def test_a_request_answered_before_the_pipeline_appears_in_the_list(served: Served, page: Page):
+    _open(served, page)
+    assert httpx.get(served.url + "/v/v1/webhooks/issue.created").status_code == 405
+    row = page.wait_for_selector("#deliveries tr[data-answered-by=routing][data-status='405']")
+    assert row is not None
+    assert "GET /v/v1/webhooks/issue.created" in row.inner_text()
+    row.click()
+    assert page.is_disabled("#resend-same")

@@ -104,3 +104,24 @@ def test_listeners_get_each_change_until_stopped() -> None:
 def test_capacity_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one"):
         DeliveryJournal(capacity=0)
+
+
+def test_a_request_the_pipeline_never_saw_is_numbered_in_the_same_sequence() -> None:
+    journal = DeliveryJournal()
+    observers = DeliveryObservers()
+    observers.add(journal)
+    with journal.noticing() as started:
+        _deliver(observers)
+    assert started == [1]
+    with journal.noticing() as started:
+        journal.add_unrouted(
+            ("GET", "/v/v1/webhooks/issue%2Ecreated", {}, b""),
+            (405, {"allow": "POST"}, b"{}"),
+            0.0,
+            0.001,
+        )
+    assert started == []
+    newest, oldest = journal.entries()
+    assert (oldest["serial"], oldest["answered_by"]) == (1, "pipeline")
+    assert (newest["serial"], newest["answered_by"], newest["method"]) == (2, "routing", "GET")
+    assert (newest["event"], newest["version"], newest["status"]) == ("issue.created", "v1", 405)

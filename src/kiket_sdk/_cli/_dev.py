@@ -274,7 +274,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             f"  kiket-sdk send issue.created --url {url} --secret {secret_argument} "
             f"--api-url {fake_url}"
         )
-        app = InspectorRouting(inspector, _DeliveryLog(sdk))
+        app = InspectorRouting(inspector, _DeliveryLog(sdk), journal)
         # The inspector's event stream never ends by itself: without a grace limit an open
         # inspector page would keep Ctrl-C waiting for it forever.
         config = uvicorn.Config(

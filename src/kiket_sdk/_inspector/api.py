@@ -18,7 +18,8 @@ POST     ``/api/send``                               ``{"event", "version", "pay
 POST     ``/api/deliveries/{serial}/resend``         ``{"as": "same"}`` posts the same bytes and
                                                      headers again (the ledger's duplicate path);
                                                      ``{"as": "new"}`` gives the body a new ``id``
-                                                     and signs it afresh
+                                                     and signs it afresh (422 for a request
+                                                     answered outside the pipeline)
 POST     ``/api/validate``                           ``{"event", "version", "payload"}``: the
                                                      check ``send`` runs, without sending:
                                                      ``{"valid": true}`` or ``{"valid": false,
@@ -265,6 +266,8 @@ def inspector_app(
     async def resend(request: Request) -> Response:
         entry = _entry(journal, request)
         data = await _json_object(request)
+        if entry.answered_by != "pipeline":
+            raise _RefusedError(422, "this request was answered before the delivery pipeline")
         mode = data.get("as", "same")
         if mode == "same":
             headers = {k: v for k, v in entry.headers.items() if k.lower() in _RESENT_HEADERS}

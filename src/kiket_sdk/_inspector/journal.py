@@ -20,12 +20,17 @@ listeners are called outside it with a JSON-ready copy of the entry.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 from kiket_sdk.observation import (
     DeferredEnded,
@@ -45,6 +50,9 @@ DEFAULT_CAPACITY = 200
 
 JournalListener = Callable[[dict[str, Any]], object]
 """Called with the JSON-ready entry (`JournalEntry.as_json`) after each change to it."""
+
+_started_here: ContextVar[list[int] | None] = ContextVar("kiket_inspector_started", default=None)
+"""Where `DeliveryJournal.noticing` collects the deliveries started in its context."""
 
 
 def _iso(epoch_seconds: float) -> str:
@@ -71,6 +79,19 @@ def _job_function(entry: JournalEntry, job: int | None) -> str | None:
         ),
         None,
     )
+
+
+_WEBHOOK_PATH = re.compile(r"^(?:/v/(?P<version>[^/]+))?/webhooks/(?P<event>[^/]+)/?$")
+
+
+def _route(path: str) -> tuple[str, str | None]:
+    """The event and version a path names (``/v/v1/webhooks/issue.created``); a path that is
+    no delivery path is its own "event" (so the page shows what was asked for)."""
+    matched = _WEBHOOK_PATH.match(path)
+    if matched is None:
+        return path, None
+    version = matched["version"]
+    return unquote(matched["event"]), unquote(version) if version else None
 
 
 @dataclass(slots=True)
@@ -102,6 +123,12 @@ class JournalEntry:
     duration: float | None = None
     jobs: int = 0
     timeline: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    answered_by: str = "pipeline"
+    """``"pipeline"``, or ``"routing"`` for a request answered before it (`add_unrouted`)."""
+    method: str = "POST"
+    path: str | None = None
+    """The request's path, kept for requests answered by the routing (``None`` otherwise)."""
+    observed_serial: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The entry as JSON-ready data (bodies as text, times as ISO-8601 and seconds)."""
@@ -120,6 +147,9 @@ class JournalEntry:
             "answer_headers": dict(self.answer_headers),
             "jobs": self.jobs,
             "timeline": [dict(item) for item in self.timeline],
+            "answered_by": self.answered_by,
+            "method": self.method,
+            "path": self.path,
         }
 
 
@@ -128,6 +158,8 @@ class DeliveryJournal:
 
     Raises ``ValueError`` when ``capacity`` < 1. Register it with ``sdk.observe(journal)``;
     read it with `entries` (newest first) and `entry`; `listen` to be told of every change.
+    Entries are numbered by the journal (1, 2, ...), so requests the pipeline never saw
+    (`add_unrouted`) take their place in the same sequence.
     """
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
@@ -137,6 +169,9 @@ class DeliveryJournal:
         self._entries: OrderedDict[int, JournalEntry] = OrderedDict()
         self._lock = threading.Lock()
         self._listeners: tuple[JournalListener, ...] = ()
+        self._serials = itertools.count(1)
+        self._observed: dict[int, int] = {}
+        """The journal's serial of each kept delivery, by its observation serial."""
 
     def listen(self, listener: JournalListener) -> Callable[[], None]:
         """Call ``listener`` after every change; returns the function that stops it."""
@@ -159,27 +194,85 @@ class DeliveryJournal:
         with self._lock:
             return self._entries.get(serial)
 
+    @contextlib.contextmanager
+    def noticing(self) -> Generator[list[int], None, None]:
+        """Collect in the yielded list the serials of the deliveries that start in this context
+        (tasks and threads started from it included): still empty after a request means the
+        pipeline never saw it."""
+        started: list[int] = []
+        token = _started_here.set(started)
+        try:
+            yield started
+        finally:
+            _started_here.reset(token)
+
+    def add_unrouted(
+        self,
+        request: tuple[str, str, Mapping[str, str], bytes],
+        answer: tuple[int, Mapping[str, str], bytes],
+        started_at: float,
+        duration: float,
+    ) -> None:
+        """Journal a request answered before the pipeline (an unknown path, a wrong method):
+        ``request`` is (method, path, headers, body), ``answer`` (status, headers, body);
+        ``started_at`` in ``time.time()`` seconds."""
+        method, path, headers, body = request
+        status, answer_headers, answer_body = answer
+        event, version = _route(path)
+        with self._lock:
+            entry = JournalEntry(
+                serial=next(self._serials),
+                event=event,
+                version=version,
+                headers=dict(headers),
+                body=body,
+                started_at=started_at,
+                started=0.0,
+                status=status,
+                answer=answer_body,
+                answer_headers=dict(answer_headers),
+                duration=duration,
+                answered_by="routing",
+                method=method,
+                path=path,
+            )
+            self._keep(entry)
+            snapshot = entry.as_json()
+            listeners = self._listeners
+        for listener in listeners:
+            listener(snapshot)
+
+    def _keep(self, entry: JournalEntry) -> None:
+        """Add ``entry``, dropping the oldest past capacity (call under the lock)."""
+        self._entries[entry.serial] = entry
+        while len(self._entries) > self.capacity:
+            _, dropped = self._entries.popitem(last=False)
+            if dropped.observed_serial is not None:
+                self._observed.pop(dropped.observed_serial, None)
+
     def __call__(self, record: Observation) -> None:
-        serial = record.delivery.serial
         with self._lock:
             if isinstance(record, DeliveryStarted):
                 entry = JournalEntry(
-                    serial=serial,
+                    serial=next(self._serials),
                     event=record.event,
                     version=record.version,
                     headers=dict(record.headers),
                     body=record.body,
                     started_at=record.started_at,
                     started=record.delivery.started,
+                    observed_serial=record.delivery.serial,
                 )
-                self._entries[serial] = entry
-                while len(self._entries) > self.capacity:
-                    self._entries.popitem(last=False)
+                self._observed[record.delivery.serial] = entry.serial
+                self._keep(entry)
+                started = _started_here.get()
+                if started is not None:
+                    started.append(entry.serial)
             else:
-                known = self._entries.get(serial)
-                if known is None:  # dropped from the ring already
+                serial = self._observed.get(record.delivery.serial)
+                if serial is None:  # dropped from the ring already
                     return
-                entry = known
+                entry = self._entries[serial]
                 self._apply(entry, record)
             snapshot = entry.as_json()
             listeners = self._listeners

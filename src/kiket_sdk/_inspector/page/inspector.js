@@ -50,11 +50,13 @@ function showRow(entry) {
   row.replaceChildren();
   row.dataset.status = entry.status ?? "";
   row.dataset.ledger = entry.ledger ?? "";
+  const outside = entry.answered_by === "routing";
+  row.dataset.answeredBy = entry.answered_by;
   cell(row, entry.serial);
-  cell(row, entry.event + "@" + (entry.version ?? "?"));
+  cell(row, outside ? entry.method + " " + entry.path : entry.event + "@" + (entry.version ?? "?"));
   cell(row, entry.time.slice(11, 23));
-  cell(row, proofText(entry.proof), entry.proof.refused ? "bad" : "");
-  cell(row, entry.ledger);
+  cell(row, outside ? "—" : proofText(entry.proof), entry.proof.refused ? "bad" : "");
+  cell(row, outside ? "not reached" : entry.ledger);
   cell(row, entry.status, entry.status >= 400 ? "bad" : "ok");
   cell(row, entry.duration === null ? null : (entry.duration * 1000).toFixed(1));
   row.classList.toggle("selected", entry.serial === selected);
@@ -98,8 +100,11 @@ function timelineItem(item) {
 
 function showDetail(entry) {
   $("detail").hidden = false;
-  $("detail-title").textContent = "#" + entry.serial + " " + entry.event + "@" + entry.version
-    + (entry.delivery_id ? " (" + entry.delivery_id + ")" : "");
+  $("detail-title").textContent = entry.answered_by === "routing"
+    ? "#" + entry.serial + " " + entry.method + " " + entry.path + " (answered before the delivery pipeline)"
+    : "#" + entry.serial + " " + entry.event + "@" + entry.version
+      + (entry.delivery_id ? " (" + entry.delivery_id + ")" : "");
+  $("resend-same").disabled = $("resend-new").disabled = entry.answered_by === "routing";
   $("detail-headers").textContent = Object.entries(entry.request.headers)
     .map(([name, value]) => name + ": " + value).join("\n");
   $("detail-body").textContent = pretty(entry.request.body);
