@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kiket_sdk import Allow, HandlerContext, KiketSDK, allow
+from kiket_sdk import Allow, Deny, HandlerContext, KiketSDK, allow, deny
 from kiket_sdk._inspector.api import PREFIX, inspector_app
 from kiket_sdk._inspector.journal import DeliveryJournal
 from kiket_sdk._inspector.routing import InspectorRouting
@@ -66,11 +66,21 @@ def served() -> Iterator[Served]:
             ctx.defer(notify, event.issue.id)
             return allow(message="seen")
 
+        @sdk.webhook("acme.gate", version="v1")  # not in the spec: registered only
+        async def on_gate(event: dict[str, Any], ctx: HandlerContext) -> Allow | Deny:
+            found = await ctx.endpoints.custom_data(42).list("crm", "gates")
+            if any(row.model_dump().get("open") is True for row in found.data):
+                return allow(message="gate open")
+            return deny(message="gate closed")
+
         journal = DeliveryJournal()
         sdk.observe(journal)
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
-        app = InspectorRouting(inspector_app(journal, fake, url, SECRET), sdk)
+        handled = [name.rpartition("@") for name in sdk.registered_events]
+        registered = [(event, version) for event, _, version in handled]
+        inspector = inspector_app(journal, fake, url, SECRET, registered=registered)
+        app = InspectorRouting(inspector, sdk, journal)
         with serve_app(app, port=port) as served_url:
             served = Served(served_url, fake, journal)
             try:

@@ -147,3 +147,31 @@ def test_ctrl_c_ends_dev_promptly_while_a_page_listens_to_the_stream(dev_process
         except queue.Empty:
             break
     assert not [line for line in rest if "Traceback" in line or "CancelledError" in line]
+
+
+@pytest.mark.slow
+def test_dev_warns_when_it_listens_beyond_loopback():
+    process = subprocess.Popen(
+        _dev_command("--port", "0", "--host", "0.0.0.0"),
+        cwd=ROOT,
+        env=_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_read, args=(process.stdout, lines), daemon=True).start()
+    try:
+        warning = _line_with(lines, "warning")
+        assert "0.0.0.0 is reachable from other machines" in warning
+        assert "--host 127.0.0.1" in warning
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        process.stdout.close()
+
+
+def test_the_default_dev_server_does_not_warn(dev_process: DevProcess):
+    _, lines, _ = dev_process
+    assert not _line_with(lines, "try:").startswith("warning")

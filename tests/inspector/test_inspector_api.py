@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 
 from kiket_sdk._generated.catalogue import EVENT_PAYLOADS, KNOWN_EVENTS
 from kiket_sdk._inspector.api import PREFIX
@@ -93,13 +94,18 @@ def test_the_stream_pushes_each_change_of_a_delivery(served: Served):
     assert pushed[-1]["status"] == 200
 
 
-def test_the_catalogue_is_every_event_of_the_spec_with_a_valid_example(served: Served):
+def test_the_catalogue_lists_the_extensions_events_first_then_the_spec(served: Served):
     events = served.client.get("/events").json()["events"]
     expected = {
         (event, version) for event, versions in KNOWN_EVENTS.items() for version in versions
     }
-    assert {(item["event"], item["version"]) for item in events} == expected
-    for item in events:
+    pairs = [(item["event"], item["version"]) for item in events]
+    assert set(pairs) == expected | {("acme.gate", "v1")}
+    assert pairs[:2] == [("acme.gate", "v1"), ("issue.created", "v1")]  # sorted registrations
+    assert [item["registered"] for item in events[:3]] == [True, True, False]
+    gate = events[0]
+    assert (gate["model"], gate["schema"], gate["example"]) == (None, None, {})
+    for item in events[1:]:
         model = EVENT_PAYLOADS[(item["event"], item["version"])]
         assert item["model"] == model.__name__
         model.model_validate(item["example"])
@@ -152,3 +158,187 @@ def test_the_page_and_its_assets_are_served_from_the_package(served: Served):
     moved = httpx.get(served.url + PREFIX)
     assert moved.status_code in (301, 302, 307, 308)
     assert moved.headers["location"].endswith(PREFIX + "/")
+
+
+def test_a_registered_event_outside_the_spec_is_sent_signed_when_its_payload_is_an_object(
+    served: Served,
+):
+    sent = served.send("acme.gate", payload={"id": "evt_gate"})
+    assert json.loads(sent["answer"])["message"] == "gate closed"
+    entry = served.delivery(sent["serial"])
+    assert entry["proof"]["kind"] == "hmac"
+    assert entry["request"]["headers"]["x-kiket-signature"]
+    refused = served.client.post("/send", json={"event": "acme.gate", "payload": [1]})
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["msg"] == "Input should be a JSON object"
+
+
+def test_validate_runs_the_check_of_send_without_sending(served: Served):
+    def validate(**body: Any) -> dict[str, Any]:
+        answer = served.client.post("/validate", json={"event": "issue.created", **body})
+        assert answer.status_code == 200, answer.text
+        result: dict[str, Any] = answer.json()
+        return result
+
+    example = served.client.get("/events").json()["events"][1]["example"]
+    assert validate(payload=example) == {"valid": True}
+    assert validate() == {"valid": True}  # no payload: the spec's example
+    wrong = validate(payload={**example, "issue": 3})
+    assert wrong["valid"] is False
+    assert [error["loc"] for error in wrong["errors"]] == [["issue"]]
+    assert wrong["errors"][0]["msg"]
+    listed = validate(payload=[example])
+    assert listed["valid"] is False
+    assert served.client.get("/deliveries").json()["deliveries"] == []
+
+
+def test_answer_headers_and_the_job_of_each_outbound_call_are_in_the_entry(served: Served):
+    first = served.send()["serial"]
+    same = served.client.post(f"/deliveries/{first}/resend", json={"as": "same"}).json()
+    duplicate = served.delivery(same["serial"])
+    assert duplicate["answer_headers"]["x-kiket-duplicate"]
+    original = _wait_for_jobs(served, first)
+    assert "x-kiket-duplicate" not in original["answer_headers"]
+    [handler_call] = [item for item in original["timeline"] if item["kind"] == "outbound"]
+    assert (handler_call["job"], handler_call["job_function"]) == (None, None)
+
+
+def test_records_secrets_and_sla_events_are_edited_in_place(served: Served):
+    seed = {
+        "records": [{"module": "crm", "table": "gates", "project_id": 42, "rows": [{"id": 5}]}],
+        "secrets": {"com.example.inspected": {"API_KEY": "k"}},
+        "sla_events": [
+            {"issue_id": 7, "project_id": 42, "state": "breached", "definition": {"id": 1}}
+        ],
+    }
+    assert served.client.post("/fake/seed", json=seed).status_code == 200, "seeded"
+    record = "/fake/records/42/crm/gates/5"
+    edited = served.client.put(record, json={"open": True, "id": 99})
+    assert edited.json() == {"record": {"open": True, "id": 5}}  # the path names the record
+    assert served.fake.records("crm", "gates", project_id=42) == [{"open": True, "id": 5}]
+    assert served.send("acme.gate", payload={})["answer"].count("gate open") == 1
+
+    assert served.client.put("/fake/secrets/com.example.inspected/API_KEY", json={"value": "k2"})
+    assert served.fake.secrets == {"com.example.inspected": {"API_KEY": "k2"}}
+    sla_event = f"/fake/sla_events/{served.fake.sla_events[0]['id']}"
+    for path in (record, "/fake/secrets/com.example.inspected/API_KEY", sla_event):
+        assert served.client.delete(path).json() == {"deleted": True}
+        assert served.client.delete(path).status_code == 404
+    state = served.client.get("/fake").json()
+    assert (state["records"][0]["rows"], state["secrets"], state["sla_events"]) == ([], {}, [])
+
+
+def test_a_secret_that_is_not_text_is_refused(served: Served):
+    refused = served.client.put("/fake/secrets/a/B", json={"value": 3})
+    assert refused.status_code == 422
+    assert "text" in refused.json()["detail"]
+
+
+def test_a_seed_with_one_bad_key_applies_nothing(served: Served):
+    seed = {
+        "secrets": {"com.example.inspected": {"API_KEY": "k"}},
+        "records": [{"module": "crm", "table": "t", "project_id": 1, "rows": [{"email": "x"}]}],
+        "sla_events": [{"state": 3}],
+    }
+    refused = served.client.post("/fake/seed", json=seed)
+    assert refused.status_code == 422
+    assert "SlaEvent" in refused.json()["detail"]
+    state = served.client.get("/fake").json()
+    assert (state["records"], state["secrets"], state["sla_events"]) == ([], {}, [])
+
+
+_MALFORMED: list[tuple[str, bytes]] = [
+    ("not JSON", b"{"),
+    ("a list", b"[1, 2]"),
+    ("a number", b"3"),
+    ("not UTF-8", b"\xff\xfe{"),
+    ("deeply nested", b"[" * 100_000),
+    ("a huge integer", b'{"event": ' + b"9" * 5000 + b"}"),
+    ("oversized", b'{"event": "' + b"x" * (1024 * 1024 + 10) + b'"}'),
+]
+_WRONG_TYPES: list[tuple[str, bytes]] = [
+    ("event a number", b'{"event": 3, "payload": {}, "as": 3, "value": 3}'),
+    ("version null", b'{"event": "issue.created", "version": null, "as": null, "value": null}'),
+    ("payload a list", b'{"event": "issue.created", "payload": [], "as": [], "value": []}'),
+    ("non-ASCII", '{"event": "issue.créé ✓", "as": "ñ", "value": 1}'.encode()),
+]
+_ROUTES: list[tuple[str, str]] = [
+    ("POST", "/send"),
+    ("POST", "/validate"),
+    ("POST", "/fake/seed"),
+    ("POST", "/deliveries/{serial}/resend"),
+    ("PUT", "/fake/records/42/crm/gates/1"),
+    ("PUT", "/fake/secrets/com.example.inspected/API_KEY"),
+]
+
+
+@pytest.mark.parametrize(("method", "route"), _ROUTES)
+def test_bad_bodies_are_a_json_4xx_never_a_500(served: Served, method: str, route: str):
+    """Malformed bodies are refused by every route; values of the wrong type by every route
+    that reads them (a record may be any JSON object, and validate answers ``valid: false``)."""
+    serial = served.send()["serial"]
+    path = route.format(serial=serial)
+    json_type = {"content-type": "application/json"}
+    for name, body in _MALFORMED:
+        answer = served.client.request(method, path, content=body, headers=json_type)
+        assert 400 <= answer.status_code < 500, (name, answer.status_code, answer.text[:300])
+        assert isinstance(answer.json()["detail"], str), name
+    for name, body in _WRONG_TYPES:
+        answer = served.client.request(method, path, content=body, headers=json_type)
+        if "/fake/records/" in path:
+            assert answer.status_code == 200, answer.text
+        elif path.endswith("/validate") and answer.status_code == 200:
+            assert answer.json()["valid"] is False, name
+        else:
+            assert 400 <= answer.status_code < 500, (name, answer.status_code, answer.text[:300])
+            assert isinstance(answer.json()["detail"], str), name
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/deliveries/999"),
+        ("GET", "/deliveries/" + "9" * 5000),
+        ("GET", "/deliveries/-1"),
+        ("GET", "/deliveries/%C3%A9"),
+        ("POST", "/deliveries/" + "9" * 5000 + "/resend"),
+        ("DELETE", "/fake/records/42/crm/gates/" + "9" * 5000),
+        ("DELETE", "/fake/secrets/nobody/NOTHING"),
+        ("DELETE", "/fake/sla_events/" + "9" * 5000),
+        ("GET", "/no/such/route"),
+        ("DELETE", "/send"),
+        ("POST", "/deliveries"),
+        ("PATCH", "/fake/secrets/a/b"),
+    ],
+)
+def test_unknown_objects_routes_and_methods_are_a_json_4xx(served: Served, method: str, path: str):
+    answer = served.client.request(method, path, json={"as": "same"})
+    assert answer.status_code in (404, 405), answer.text[:300]
+    assert isinstance(answer.json()["detail"], str)
+
+
+def test_requests_answered_before_the_pipeline_are_journaled_too(served: Served):
+    wrong_method = httpx.get(served.url + "/v/v1/webhooks/issue.created")
+    nowhere = httpx.post(served.url + "/v1/webhook/issue.created", content=b'{"id": "x"}')
+    assert (wrong_method.status_code, nowhere.status_code) == (405, 404)
+    assert httpx.get(served.url + "/health").status_code == 200  # not a delivery: not journaled
+    sent = served.send()  # through the pipeline: journaled once, by the observer
+
+    entries = served.client.get("/deliveries").json()["deliveries"]
+    assert [entry["answered_by"] for entry in entries] == ["pipeline", "routing", "routing"]
+    assert entries[0]["serial"] == sent["serial"]
+    missing, method = entries[1], entries[2]
+    assert (method["method"], method["event"], method["version"], method["status"]) == (
+        "GET",
+        "issue.created",
+        "v1",
+        405,
+    )
+    assert (missing["path"], missing["status"], missing["request"]["body"]) == (
+        "/v1/webhook/issue.created",
+        404,
+        '{"id": "x"}',
+    )
+    assert missing["answer_headers"]["content-type"].startswith("application/json")
+    refused = served.client.post(f"/deliveries/{missing['serial']}/resend", json={"as": "same"})
+    assert refused.status_code == 422

@@ -8,12 +8,14 @@ The browser only ever reaches the loopback server of the test.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from kiket_sdk._inspector.api import PREFIX
@@ -54,15 +56,19 @@ def page(tmp_path: Path) -> Iterator[Page]:
             browser.close()
 
 
-def test_send_from_the_form_see_its_outbound_calls_resend_and_see_the_duplicate(
-    served: Served, page: Page, tmp_path: Path
-):
+def _open(served: Served, page: Page) -> None:
     page.set_default_timeout(15_000)
     page.goto(served.url + PREFIX + "/")
     page.wait_for_selector("body[data-ready=true]")
 
-    page.select_option("#send-event", label="issue.created@v1")
+
+def test_send_from_the_form_see_its_outbound_calls_resend_and_see_the_duplicate(
+    served: Served, page: Page, tmp_path: Path
+):
+    _open(served, page)
+    page.select_option("#send-event", label="★ issue.created@v1")
     assert '"issue"' in page.input_value("#send-payload")  # pre-filled from the spec's example
+    page.wait_for_selector("#send-button[data-state=valid]")
     page.click("#send-button")
     first = page.wait_for_selector("#deliveries tr[data-status='200'][data-ledger='first_run']")
     assert first is not None
@@ -71,23 +77,111 @@ def test_send_from_the_form_see_its_outbound_calls_resend_and_see_the_duplicate(
     assert outbound is not None
     assert "/api/v1/extensions/com.example.inspected/events" in outbound.inner_text()
     assert "issue.seen" in outbound.inner_text()  # the request body the handler sent
+    assert "by the handler" in outbound.inner_text()
 
     page.click("#resend-same")
     duplicate = page.wait_for_selector("#deliveries tr[data-ledger='duplicate']")
     assert duplicate is not None
     assert duplicate.get_attribute("data-status") == "200"
     assert page.locator("#deliveries tr").count() == 2
+    page.wait_for_function(
+        "document.querySelector('#detail-answer-headers').textContent.includes('x-kiket-duplicate')"
+    )
     page.screenshot(path=str(tmp_path / "inspector.png"), full_page=True)  # to look at
 
 
-def test_an_invalid_payload_shows_the_model_errors_and_sends_nothing(served: Served, page: Page):
-    page.set_default_timeout(15_000)
-    page.goto(served.url + PREFIX + "/")
-    page.wait_for_selector("body[data-ready=true]")
-    page.select_option("#send-event", label="issue.created@v1")
+def test_the_payload_is_checked_as_it_is_typed_before_anything_is_sent(served: Served, page: Page):
+    _open(served, page)
+    page.select_option("#send-event", label="★ issue.created@v1")
+    page.fill("#send-payload", '{\n  "issue": 3,\n}')
+    syntax = page.wait_for_selector("#send-errors li")
+    assert syntax is not None
+    assert "JSON syntax" in syntax.inner_text()
+    assert "line 3" in syntax.inner_text()  # where the trailing comma breaks it
+    assert page.get_attribute("#send-button", "data-state") == "invalid"
+
     page.fill("#send-payload", '{"issue": 3}')
-    page.click("#send-button")
+    page.wait_for_function(
+        "[...document.querySelectorAll('#send-errors li')]"
+        ".some((li) => li.textContent.startsWith('issue: '))"
+    )
+    assert page.get_attribute("#send-button", "data-state") == "invalid"
+    assert page.locator("#deliveries tr").count() == 0  # nothing was sent
+
+    page.click("#send-button")  # the server checks again and refuses
     result = page.wait_for_selector("#send-result.bad")
     assert result is not None
     assert "not a valid" in result.inner_text()
     assert page.locator("#deliveries tr").count() == 0
+
+
+def test_a_record_seeded_and_edited_on_the_page_is_what_the_handler_sees(
+    served: Served, page: Page
+):
+    _open(served, page)
+    closed = [{"id": 1, "open": False}]
+    gates = {"module": "crm", "table": "gates", "project_id": 42, "rows": closed}
+    page.fill("#fake-seed", json.dumps({"records": [gates]}))
+    page.click("#fake-seed-button")
+    row = "#fake-records tr[data-record='42/crm/gates/1']"
+    page.wait_for_selector(row)
+
+    page.select_option("#send-event", label="★ acme.gate@v1 (not in the spec)")
+    assert page.input_value("#send-payload").strip() == "{}"
+    page.fill("#send-payload", '{"id": "evt_gate_1"}')  # two sends, two deliveries (ledger)
+    page.click("#send-button")
+    page.wait_for_function(
+        "document.querySelector('#send-result').textContent.includes('gate closed')"
+    )
+
+    page.click(row + " button.edit")
+    page.fill("#fake-records textarea.record-json", '{"open": true}')
+    page.click("#fake-records button.save")
+    page.wait_for_function(f"document.querySelector(\"{row}\")?.textContent.includes('true')")
+    assert served.fake.records("crm", "gates", project_id=42) == [{"open": True, "id": 1}]
+
+    page.fill("#send-payload", '{"id": "evt_gate_2"}')
+    page.click("#send-button")
+    page.wait_for_function(
+        "document.querySelector('#send-result').textContent.includes('gate open')"
+    )
+
+
+def test_dark_mode_follows_the_system_and_the_header_toggle(served: Served, page: Page):
+    _open(served, page)
+    background = "getComputedStyle(document.body).backgroundColor"
+    light = page.evaluate(background)
+    page.emulate_media(color_scheme="dark")
+    dark = page.evaluate(background)
+    assert dark != light
+
+    page.select_option("#theme", "light")  # the toggle wins over the system
+    assert page.evaluate(background) == light
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.input_value("#theme") == "light"  # saved in localStorage
+    assert page.evaluate(background) == light
+    page.select_option("#theme", "auto")
+    assert page.evaluate(background) == dark
+
+
+def test_a_delivery_body_with_markup_is_shown_as_text(served: Served, page: Page):
+    _open(served, page)
+    markup = '<img src=x onerror="window.injected=1">'
+    served.send("acme.gate", payload={"note": markup})
+    row = page.wait_for_selector("#deliveries tr[data-status]")
+    assert row is not None
+    row.click()
+    page.wait_for_function("document.querySelector('#detail-body').textContent.includes('<img')")
+    assert page.locator("#detail img, #deliveries img").count() == 0
+    assert page.evaluate("window.injected") is None
+
+
+def test_a_request_answered_before_the_pipeline_appears_in_the_list(served: Served, page: Page):
+    _open(served, page)
+    assert httpx.get(served.url + "/v/v1/webhooks/issue.created").status_code == 405
+    row = page.wait_for_selector("#deliveries tr[data-answered-by=routing][data-status='405']")
+    assert row is not None
+    assert "GET /v/v1/webhooks/issue.created" in row.inner_text()
+    row.click()
+    assert page.is_disabled("#resend-same")

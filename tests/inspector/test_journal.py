@@ -8,6 +8,7 @@ import pytest
 
 from kiket_sdk._inspector.journal import DeliveryJournal
 from kiket_sdk.observation import (
+    DeferredStarted,
     DeliveryEnded,
     DeliveryObservers,
     LedgerChecked,
@@ -54,6 +55,27 @@ def test_a_delivery_is_assembled_from_its_records() -> None:
     assert stored.body == b'{"id":"evt_1"}'
 
 
+def test_answer_headers_and_who_made_each_outbound_call_are_kept() -> None:
+    journal = DeliveryJournal()
+    observers = DeliveryObservers()
+    observers.add(journal)
+    observed = observers.start("issue.created", "v1", {}, b"{}")
+    observed.emit(OutboundCall(observed, "GET", "http://k/a", "/a", 200, None, None, 0, 0.1))
+    duplicate = {"x-kiket-duplicate": "true", "content-type": "application/json"}
+    observed.emit(DeliveryEnded(observed, 200, b"{}", "evt_1", 0.2, jobs=1, headers=duplicate))
+    observed.emit(DeferredStarted(observed, "app.notify", 1, 0.3))
+    by_job = OutboundCall(observed, "POST", "http://k/b", "/b", 201, None, None, 0, 0.1, job=1)
+    observed.emit(by_job)
+
+    [entry] = journal.entries()
+    assert entry["answer_headers"] == duplicate
+    calls = [item for item in entry["timeline"] if item["kind"] == "outbound"]
+    assert [(call["path"], call["job"], call["job_function"]) for call in calls] == [
+        ("/a", None, None),
+        ("/b", 1, "app.notify"),
+    ]
+
+
 def test_the_oldest_delivery_is_dropped_past_capacity_and_late_records_are_ignored() -> None:
     journal = DeliveryJournal(capacity=2)
     observers = DeliveryObservers()
@@ -82,3 +104,24 @@ def test_listeners_get_each_change_until_stopped() -> None:
 def test_capacity_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one"):
         DeliveryJournal(capacity=0)
+
+
+def test_a_request_the_pipeline_never_saw_is_numbered_in_the_same_sequence() -> None:
+    journal = DeliveryJournal()
+    observers = DeliveryObservers()
+    observers.add(journal)
+    with journal.noticing() as started:
+        _deliver(observers)
+    assert started == [1]
+    with journal.noticing() as started:
+        journal.add_unrouted(
+            ("GET", "/v/v1/webhooks/issue%2Ecreated", {}, b""),
+            (405, {"allow": "POST"}, b"{}"),
+            0.0,
+            0.001,
+        )
+    assert started == []
+    newest, oldest = journal.entries()
+    assert (oldest["serial"], oldest["answered_by"]) == (1, "pipeline")
+    assert (newest["serial"], newest["answered_by"], newest["method"]) == (2, "routing", "GET")
+    assert (newest["event"], newest["version"], newest["status"]) == ("issue.created", "v1", 405)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import ipaddress
 import os
 import socket
 import sys
@@ -31,7 +32,14 @@ if TYPE_CHECKING:
     from kiket_sdk._app import KiketSDK
     from kiket_sdk.testing import FakeKiket, RecordedCall
 
-__all__ = ["DEV_WEBHOOK_SECRET", "cmd_dev", "cmd_run", "import_sdk", "listen_socket"]
+__all__ = [
+    "DEV_WEBHOOK_SECRET",
+    "cmd_dev",
+    "cmd_run",
+    "import_sdk",
+    "listen_socket",
+    "reachable_from_elsewhere",
+]
 
 DEV_WEBHOOK_SECRET = "kiket-dev-secret"  # noqa: S105 - a documented, local-only default
 """The webhook secret ``kiket-sdk dev`` configures when neither the sdk, its manifest nor
@@ -169,6 +177,21 @@ def _secret_source(sdk: KiketSDK, user_environ: Mapping[str, str]) -> tuple[str,
     return "set (in the code or the manifest; not shown)", '"<webhook secret>"'
 
 
+def reachable_from_elsewhere(host: str) -> bool:
+    """Whether listening on ``host`` lets other machines connect (anything but a loopback
+    address or ``localhost``).
+
+    >>> [reachable_from_elsewhere(h) for h in ("127.0.0.1", "::1", "localhost", "0.0.0.0")]
+    [False, False, False, True]
+    """
+    if host.lower() == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return True
+
+
 def _seed_fake(fake: FakeKiket, path: str) -> None:
     """Seed the fake from ``--seed FILE``; a file that cannot be read or is no seed is a usage
     error naming ``--seed`` (exit code 2)."""
@@ -228,19 +251,30 @@ def cmd_dev(args: argparse.Namespace) -> int:
         url = f"http://{shown_host}:{sock.getsockname()[1]}"
         journal = DeliveryJournal()
         sdk.observe(journal)
+        handled = [name.rpartition("@") for name in sdk.registered_events]  # "event@version"
         inspector = inspector_app(
-            journal, fake, url, sdk.verifier.secrets[0], stopping=lambda: server.should_exit
+            journal,
+            fake,
+            url,
+            sdk.verifier.secrets[0],
+            stopping=lambda: server.should_exit,
+            registered=[(event, version) for event, _, version in handled],
         )
         out(f"extension   {url}  ({', '.join(sdk.registered_events) or 'no handlers'})")
         out(f"fake kiket   {fake_url}  (outbound API calls go here)")
         out(f"inspector    {url}{PREFIX}/  (deliveries, send, the fake's state)")
         out(f"secret       {shown_secret}")
+        if reachable_from_elsewhere(host):
+            out(
+                f"warning      {host} is reachable from other machines: anyone there can send "
+                "signed deliveries and read the fake's secrets (use --host 127.0.0.1)"
+            )
         out("try:")
         out(
             f"  kiket-sdk send issue.created --url {url} --secret {secret_argument} "
             f"--api-url {fake_url}"
         )
-        app = InspectorRouting(inspector, _DeliveryLog(sdk))
+        app = InspectorRouting(inspector, _DeliveryLog(sdk), journal)
         # The inspector's event stream never ends by itself: without a grace limit an open
         # inspector page would keep Ctrl-C waiting for it forever.
         config = uvicorn.Config(

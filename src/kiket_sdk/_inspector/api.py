@@ -7,21 +7,39 @@ GET      ``/api/deliveries``                         ``{"deliveries": [entry, ..
 GET      ``/api/deliveries/{serial}``                one entry (404 when unknown or dropped)
 GET      ``/api/stream``                             Server-Sent Events: ``event: delivery``,
                                                      ``data:`` the entry, after each change
-GET      ``/api/events``                             the catalogue: ``{"events": [{"event",
-                                                     "version", "model", "schema", "example"}]}``
+GET      ``/api/events``                             the catalogue (`catalogue.EventCatalogue`):
+                                                     ``{"events": [{"event", "version",
+                                                     "registered", "model", "schema",
+                                                     "example"}]}``, the extension's events first
 POST     ``/api/send``                               ``{"event", "version", "payload"}``: the
-                                                     payload is validated against the event's
-                                                     model (422 with pydantic's errors), signed
-                                                     and delivered; answers ``{"status",
-                                                     "answer", "serial"}``
+                                                     payload is checked (`EventCatalogue.check`:
+                                                     422 with the errors), signed and delivered;
+                                                     answers ``{"status", "answer", "serial"}``
 POST     ``/api/deliveries/{serial}/resend``         ``{"as": "same"}`` posts the same bytes and
                                                      headers again (the ledger's duplicate path);
                                                      ``{"as": "new"}`` gives the body a new ``id``
-                                                     and signs it afresh
+                                                     and signs it afresh (422 for a request
+                                                     answered outside the pipeline)
+POST     ``/api/validate``                           ``{"event", "version", "payload"}``: the
+                                                     check ``send`` runs, without sending:
+                                                     ``{"valid": true}`` or ``{"valid": false,
+                                                     "errors": [{"loc", "msg", "type"}, ...]}``
 GET      ``/api/fake``                               the fake's state (`seeding.fake_state`)
-POST     ``/api/fake/seed``                          a seed (`seeding.apply_seed`); answers the
-                                                     counts added, or 422 naming the bad key
+POST     ``/api/fake/seed``                          a seed (`seeding.apply_seed`, all or
+                                                     nothing); answers the counts added, or 422
+                                                     naming the bad key
+PUT      ``/api/fake/records/{project_id}/{module}/  the body (a JSON object) becomes that
+         {table}/{record_id}``                       record, created or replaced; answers it
+DELETE   ``/api/fake/records/{project_id}/{module}/  deletes the record (404 when unknown)
+         {table}/{record_id}``
+PUT      ``/api/fake/secrets/{extension_id}/{name}`` ``{"value": text}`` sets the secret
+DELETE   ``/api/fake/secrets/{extension_id}/{name}`` deletes the secret (404 when unknown)
+DELETE   ``/api/fake/sla_events/{event_id}``         deletes the SLA event (404 when unknown)
 =======  ==========================================  ===========================================
+
+Every refusal is JSON, ``{"detail": text}`` (plus ``errors`` for an invalid payload): 400 for a
+body that is not a JSON object, 404 for an unknown delivery, event or object, 405 for a wrong
+method, 413 for a body over 1 MiB, 422 for values of the wrong type or shape.
 
 ``GET /_kiket/inspector/`` is the page (``page/``: HTML, CSS and JavaScript shipped in the
 package, no framework, nothing fetched from elsewhere); it uses only this API.
@@ -38,31 +56,38 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from kiket_sdk._generated.catalogue import EVENT_PAYLOADS, KNOWN_EVENTS
-from kiket_sdk._inspector.journal import DeliveryJournal
+from kiket_sdk._delivery.request import webhook_path
+from kiket_sdk._inspector import editing
+from kiket_sdk._inspector.catalogue import EventCatalogue
+from kiket_sdk._inspector.journal import DeliveryJournal, JournalEntry
 from kiket_sdk._inspector.seeding import apply_seed, fake_state
 from kiket_sdk._json_shapes import is_json_object
-from kiket_sdk.testing import FakeKiket, event_payload, signed_headers
+from kiket_sdk.testing import FakeKiket, signed_headers
 
-__all__ = ["PREFIX", "inspector_app"]
+__all__ = ["MAX_BODY_BYTES", "PREFIX", "inspector_app"]
 
 PREFIX = "/_kiket/inspector"
 """Where ``kiket-sdk dev`` serves the inspector, next to the extension's own routes."""
 
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest request body the API reads (413 beyond)."""
+
 _PING_SECONDS = 15.0
 _STOP_POLL_SECONDS = 0.25
 """How often an event stream asks ``stopping()`` (so a server shutdown ends it promptly)."""
+_LONGEST_SERIAL = 18
+"""Serials have at most this many digits (a longer one is unknown, never parsed)."""
 _RESENT_HEADERS = (
     "content-type",
     "x-kiket-signature",
@@ -75,30 +100,55 @@ def _problem(status: int, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"detail": detail, **extra}, status_code=status)
 
 
-async def _json_object(request: Request) -> dict[str, Any] | JSONResponse:
-    """The request's JSON object body, or a 400 answer saying what is wrong with it."""
+class _RefusedError(Exception):
+    """A request the API refuses: becomes ``{"detail": ...}`` with ``status``."""
+
+    def __init__(self, status: int, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.answer = _problem(status, detail, **extra)
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, _RefusedError):
+        return exc.answer
+    if isinstance(exc, HTTPException):  # Starlette's own 404 / 405, as JSON
+        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+    raise exc
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    """The request's JSON object body; `_RefusedError` (413, 400) saying what is wrong with it."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise _RefusedError(413, f"the body is over {MAX_BODY_BYTES} bytes")
     try:
-        data = json.loads(await request.body())
-    except ValueError as exc:
-        return _problem(400, f"the body is not JSON: {exc}")
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise _RefusedError(400, f"the body is not JSON: {str(exc)[:200]}") from None
     if not is_json_object(data):
-        return _problem(400, "the body must be a JSON object")
+        raise _RefusedError(400, f"the body must be a JSON object, got {type(data).__name__}")
     return data
 
 
-def _catalogue() -> list[dict[str, Any]]:
-    """Every event and version of the spec, with its model's JSON schema and example."""
-    return [
-        {
-            "event": event,
-            "version": version,
-            "model": EVENT_PAYLOADS[(event, version)].__name__,
-            "schema": EVENT_PAYLOADS[(event, version)].model_json_schema(),
-            "example": event_payload(event, version),
-        }
-        for event, versions in sorted(KNOWN_EVENTS.items())
-        for version in versions
-    ]
+def _text(data: dict[str, Any], key: str, default: str | None = None) -> str:
+    """``data[key]`` when it is text (``default`` when absent); `_RefusedError` (422) otherwise."""
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise _RefusedError(422, f'"{key}" must be text, got {type(value).__name__}')
+    return value
+
+
+def _entry(journal: DeliveryJournal, request: Request) -> JournalEntry:
+    """The delivery named by the path's serial; `_RefusedError` (404) when unknown or dropped."""
+    text: str = request.path_params["serial"]
+    entry = None
+    if text.isascii() and text.isdigit() and len(text) <= _LONGEST_SERIAL:
+        entry = journal.entry(int(text))
+    if entry is None:
+        raise _RefusedError(404, "no such delivery (unknown, or dropped from the journal)")
+    return entry
 
 
 def _never() -> bool:
@@ -112,24 +162,29 @@ def inspector_app(
     secret: str,
     *,
     stopping: Callable[[], bool] = _never,
+    registered: Iterable[tuple[str, str]] = (),
 ) -> Starlette:
     """The inspector's Starlette app (its routes carry the full `PREFIX`).
 
     ``extension_url``: where the extension listens (``http://127.0.0.1:8000``); ``secret``:
     the webhook secret deliveries are signed with; ``stopping``: true once the server shuts
-    down, which ends the open event streams (else they would hold the shutdown up).
+    down, which ends the open event streams (else they would hold the shutdown up);
+    ``registered``: the (event, version) pairs the extension has handlers for (listed first in
+    the catalogue, sendable even when the spec does not know them).
     """
     base = extension_url.rstrip("/")
+    catalogue = EventCatalogue(registered)
 
     async def deliver(
         event: str, version: str | None, body: bytes, headers: dict[str, str]
     ) -> JSONResponse:
         sent = body.decode("utf-8", errors="replace")
         newest = max((entry["serial"] for entry in journal.entries()), default=0)
-        path = f"/v/{version}/webhooks/{event}" if version else f"/webhooks/{event}"
         try:
             async with httpx.AsyncClient(timeout=30.0) as client:
-                answer = await client.post(base + path, content=body, headers=headers)
+                answer = await client.post(
+                    base + webhook_path(event, version), content=body, headers=headers
+                )
         except httpx.TransportError as exc:
             return _problem(502, f"cannot reach the extension at {base}: {exc!r}")
         serial = next(
@@ -142,14 +197,20 @@ def inspector_app(
         )
         return JSONResponse({"status": answer.status_code, "answer": answer.text, "serial": serial})
 
+    def send_parts(data: dict[str, Any]) -> tuple[str, str, object]:
+        """The event, version and payload of a send or validate body (the event's template when
+        there is no payload); `_RefusedError` (422 wrong types, 404 unknown event) otherwise."""
+        event, version = _text(data, "event"), _text(data, "version", "v1")
+        if not catalogue.knows(event, version):
+            raise _RefusedError(404, f"no event {event[:200]!r} at version {version[:50]!r}")
+        payload = data["payload"] if "payload" in data else catalogue.example(event, version)
+        return event, version, payload
+
     async def list_deliveries(request: Request) -> Response:
         return JSONResponse({"deliveries": journal.entries()})
 
     async def one_delivery(request: Request) -> Response:
-        entry = journal.entry(request.path_params["serial"])
-        if entry is None:
-            return _problem(404, "no such delivery (unknown, or dropped from the journal)")
-        return JSONResponse(entry.as_json())
+        return JSONResponse(_entry(journal, request).as_json())
 
     async def stream(request: Request) -> Response:
         loop = asyncio.get_running_loop()
@@ -187,46 +248,38 @@ def inspector_app(
             events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
         )
 
-    async def catalogue(request: Request) -> Response:
-        return JSONResponse({"events": _catalogue()})
+    async def list_events(request: Request) -> Response:
+        return JSONResponse({"events": catalogue.items()})
+
+    async def validate(request: Request) -> Response:
+        errors = catalogue.check(*send_parts(await _json_object(request)))
+        return JSONResponse({"valid": False, "errors": errors} if errors else {"valid": True})
 
     async def send(request: Request) -> Response:
-        data = await _json_object(request)
-        if isinstance(data, JSONResponse):
-            return data
-        event, version = data.get("event"), data.get("version", "v1")
-        model = EVENT_PAYLOADS.get((str(event), str(version)))
-        if model is None:
-            return _problem(404, f"no event {event!r} at version {version!r} in the catalogue")
-        payload = data.get("payload")
-        if payload is None:
-            payload = event_payload(str(event), str(version))
-        try:
-            model.model_validate(payload)
-        except ValidationError as exc:
-            errors = json.loads(exc.json(include_url=False, include_input=False))
-            return _problem(422, f"the payload is not a valid {model.__name__}", errors=errors)
+        event, version, payload = send_parts(await _json_object(request))
+        errors = catalogue.check(event, version, payload)
+        if errors:
+            raise _RefusedError(422, f"the payload is not a valid {event}@{version}", errors=errors)
         body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
-        headers = signed_headers(secret, body, version=str(version))
-        return await deliver(str(event), str(version), body, headers)
+        return await deliver(event, version, body, signed_headers(secret, body, version=version))
 
     async def resend(request: Request) -> Response:
-        entry = journal.entry(request.path_params["serial"])
-        if entry is None:
-            return _problem(404, "no such delivery (unknown, or dropped from the journal)")
+        entry = _entry(journal, request)
         data = await _json_object(request)
-        if isinstance(data, JSONResponse):
-            return data
+        if entry.answered_by != "pipeline":
+            raise _RefusedError(422, "this request was answered before the delivery pipeline")
         mode = data.get("as", "same")
         if mode == "same":
             headers = {k: v for k, v in entry.headers.items() if k.lower() in _RESENT_HEADERS}
             return await deliver(entry.event, entry.version, entry.body, headers)
         if mode != "new":
-            return _problem(400, f'"as" must be "same" or "new", got {mode!r}')
+            raise _RefusedError(400, f'"as" must be "same" or "new", got {str(mode)[:100]!r}')
         try:
             payload = json.loads(entry.body)
-        except ValueError:
-            return _problem(422, "the delivery's body is not JSON; only its same bytes can go")
+        except (ValueError, RecursionError):
+            raise _RefusedError(
+                422, "the delivery's body is not JSON; only its same bytes can go"
+            ) from None
         if is_json_object(payload):
             payload["id"] = f"evt_{uuid.uuid4().hex}"
         body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
@@ -238,25 +291,66 @@ def inspector_app(
 
     async def seed_fake(request: Request) -> Response:
         data = await _json_object(request)
-        if isinstance(data, JSONResponse):
-            return data
         try:
             counts = apply_seed(fake, data)
         except ValueError as exc:
-            return _problem(422, str(exc))
+            raise _RefusedError(422, str(exc)) from None
         return JSONResponse({"added": counts})
 
+    async def record(request: Request) -> Response:
+        where = request.path_params
+        place = (where["module"], where["table"], where["project_id"], where["record_id"])
+        try:
+            if request.method == "DELETE":
+                editing.delete_record(fake, *place)
+                return JSONResponse({"deleted": True})
+            stored = editing.put_record(fake, *place, await _json_object(request))
+        except KeyError as exc:
+            raise _RefusedError(404, str(exc.args[0])) from None
+        except ValueError as exc:
+            raise _RefusedError(422, str(exc)) from None
+        return JSONResponse({"record": stored})
+
+    async def secret_value(request: Request) -> Response:
+        extension_id, name = request.path_params["extension_id"], request.path_params["name"]
+        try:
+            if request.method == "DELETE":
+                editing.delete_secret(fake, extension_id, name)
+                return JSONResponse({"deleted": True})
+            data = await _json_object(request)
+            editing.put_secret(fake, extension_id, name, data.get("value"))
+        except KeyError as exc:
+            raise _RefusedError(404, str(exc.args[0])) from None
+        except ValueError as exc:
+            raise _RefusedError(422, str(exc)) from None
+        return JSONResponse({"set": True})
+
+    async def sla_event(request: Request) -> Response:
+        try:
+            editing.delete_sla_event(fake, request.path_params["event_id"])
+        except KeyError as exc:
+            raise _RefusedError(404, str(exc.args[0])) from None
+        return JSONResponse({"deleted": True})
+
     api = PREFIX + "/api"
+    records = api + "/fake/records/{project_id}/{module}/{table}/{record_id}"
     return Starlette(
         routes=[
             Route(api + "/deliveries", list_deliveries),
-            Route(api + "/deliveries/{serial:int}", one_delivery),
-            Route(api + "/deliveries/{serial:int}/resend", resend, methods=["POST"]),
+            Route(api + "/deliveries/{serial}", one_delivery),
+            Route(api + "/deliveries/{serial}/resend", resend, methods=["POST"]),
             Route(api + "/stream", stream),
-            Route(api + "/events", catalogue),
+            Route(api + "/events", list_events),
+            Route(api + "/validate", validate, methods=["POST"]),
             Route(api + "/send", send, methods=["POST"]),
             Route(api + "/fake", read_fake),
             Route(api + "/fake/seed", seed_fake, methods=["POST"]),
+            Route(records, record, methods=["PUT", "DELETE"]),
+            Route(
+                api + "/fake/secrets/{extension_id}/{name}", secret_value, methods=["PUT", "DELETE"]
+            ),
+            Route(api + "/fake/sla_events/{event_id}", sla_event, methods=["DELETE"]),
             Mount(PREFIX, StaticFiles(packages=[("kiket_sdk._inspector", "page")], html=True)),
-        ]
+        ],
+        exception_handlers={_RefusedError: _refused, HTTPException: _refused},
     )

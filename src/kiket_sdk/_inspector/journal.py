@@ -20,12 +20,17 @@ listeners are called outside it with a JSON-ready copy of the entry.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 from kiket_sdk.observation import (
     DeferredEnded,
@@ -46,6 +51,9 @@ DEFAULT_CAPACITY = 200
 JournalListener = Callable[[dict[str, Any]], object]
 """Called with the JSON-ready entry (`JournalEntry.as_json`) after each change to it."""
 
+_started_here: ContextVar[list[int] | None] = ContextVar("kiket_inspector_started", default=None)
+"""Where `DeliveryJournal.noticing` collects the deliveries started in its context."""
+
 
 def _iso(epoch_seconds: float) -> str:
     """``time.time()`` seconds as ISO-8601 UTC text with milliseconds."""
@@ -58,14 +66,44 @@ def _text(body: bytes | None) -> str | None:
     return None if body is None else body.decode("utf-8", errors="replace")
 
 
+def _job_function(entry: JournalEntry, job: int | None) -> str | None:
+    """The function of deferred job ``job`` of ``entry`` (``None`` for the handler itself, or
+    when its start was not seen)."""
+    if job is None:
+        return None
+    return next(
+        (
+            item["function"]
+            for item in entry.timeline
+            if item["kind"] == "deferred_started" and item["job"] == job
+        ),
+        None,
+    )
+
+
+_WEBHOOK_PATH = re.compile(r"^(?:/v/(?P<version>[^/]+))?/webhooks/(?P<event>[^/]+)/?$")
+
+
+def _route(path: str) -> tuple[str, str | None]:
+    """The event and version a path names (``/v/v1/webhooks/issue.created``); a path that is
+    no delivery path is its own "event" (so the page shows what was asked for)."""
+    matched = _WEBHOOK_PATH.match(path)
+    if matched is None:
+        return path, None
+    version = matched["version"]
+    return unquote(matched["event"]), unquote(version) if version else None
+
+
 @dataclass(slots=True)
 class JournalEntry:
     """One delivery as the journal has seen it so far.
 
     ``body`` and ``headers`` are the request exactly as received (what "resend same bytes"
-    posts again); ``timeline`` holds the outbound calls and deferred jobs, in arrival order,
+    posts again); ``answer_headers`` the answer's (lower-case names); ``timeline`` holds
+    the outbound calls and deferred jobs, in arrival order,
     as JSON-ready dicts with a ``kind`` (``"outbound"``, ``"deferred_started"``,
-    ``"deferred_ended"``) and ``at`` (seconds since the delivery started).
+    ``"deferred_ended"``) and ``at`` (seconds since the delivery started); an outbound call
+    names who made it: ``job`` and ``job_function`` (``None`` for the handler itself).
     """
 
     serial: int
@@ -80,10 +118,17 @@ class JournalEntry:
     ledger: str | None = None
     status: int | None = None
     answer: bytes | None = None
+    answer_headers: Mapping[str, str] = field(default_factory=dict[str, str])
     delivery_id: str | None = None
     duration: float | None = None
     jobs: int = 0
     timeline: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    answered_by: str = "pipeline"
+    """``"pipeline"``, or ``"routing"`` for a request answered before it (`add_unrouted`)."""
+    method: str = "POST"
+    path: str | None = None
+    """The request's path, kept for requests answered by the routing (``None`` otherwise)."""
+    observed_serial: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The entry as JSON-ready data (bodies as text, times as ISO-8601 and seconds)."""
@@ -99,8 +144,12 @@ class JournalEntry:
             "duration": self.duration,
             "request": {"headers": dict(self.headers), "body": _text(self.body)},
             "answer": _text(self.answer),
+            "answer_headers": dict(self.answer_headers),
             "jobs": self.jobs,
             "timeline": [dict(item) for item in self.timeline],
+            "answered_by": self.answered_by,
+            "method": self.method,
+            "path": self.path,
         }
 
 
@@ -109,6 +158,8 @@ class DeliveryJournal:
 
     Raises ``ValueError`` when ``capacity`` < 1. Register it with ``sdk.observe(journal)``;
     read it with `entries` (newest first) and `entry`; `listen` to be told of every change.
+    Entries are numbered by the journal (1, 2, ...), so requests the pipeline never saw
+    (`add_unrouted`) take their place in the same sequence.
     """
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
@@ -118,6 +169,9 @@ class DeliveryJournal:
         self._entries: OrderedDict[int, JournalEntry] = OrderedDict()
         self._lock = threading.Lock()
         self._listeners: tuple[JournalListener, ...] = ()
+        self._serials = itertools.count(1)
+        self._observed: dict[int, int] = {}
+        """The journal's serial of each kept delivery, by its observation serial."""
 
     def listen(self, listener: JournalListener) -> Callable[[], None]:
         """Call ``listener`` after every change; returns the function that stops it."""
@@ -140,27 +194,85 @@ class DeliveryJournal:
         with self._lock:
             return self._entries.get(serial)
 
+    @contextlib.contextmanager
+    def noticing(self) -> Generator[list[int], None, None]:
+        """Collect in the yielded list the serials of the deliveries that start in this context
+        (tasks and threads started from it included): still empty after a request means the
+        pipeline never saw it."""
+        started: list[int] = []
+        token = _started_here.set(started)
+        try:
+            yield started
+        finally:
+            _started_here.reset(token)
+
+    def add_unrouted(
+        self,
+        request: tuple[str, str, Mapping[str, str], bytes],
+        answer: tuple[int, Mapping[str, str], bytes],
+        started_at: float,
+        duration: float,
+    ) -> None:
+        """Journal a request answered before the pipeline (an unknown path, a wrong method):
+        ``request`` is (method, path, headers, body), ``answer`` (status, headers, body);
+        ``started_at`` in ``time.time()`` seconds."""
+        method, path, headers, body = request
+        status, answer_headers, answer_body = answer
+        event, version = _route(path)
+        with self._lock:
+            entry = JournalEntry(
+                serial=next(self._serials),
+                event=event,
+                version=version,
+                headers=dict(headers),
+                body=body,
+                started_at=started_at,
+                started=0.0,
+                status=status,
+                answer=answer_body,
+                answer_headers=dict(answer_headers),
+                duration=duration,
+                answered_by="routing",
+                method=method,
+                path=path,
+            )
+            self._keep(entry)
+            snapshot = entry.as_json()
+            listeners = self._listeners
+        for listener in listeners:
+            listener(snapshot)
+
+    def _keep(self, entry: JournalEntry) -> None:
+        """Add ``entry``, dropping the oldest past capacity (call under the lock)."""
+        self._entries[entry.serial] = entry
+        while len(self._entries) > self.capacity:
+            _, dropped = self._entries.popitem(last=False)
+            if dropped.observed_serial is not None:
+                self._observed.pop(dropped.observed_serial, None)
+
     def __call__(self, record: Observation) -> None:
-        serial = record.delivery.serial
         with self._lock:
             if isinstance(record, DeliveryStarted):
                 entry = JournalEntry(
-                    serial=serial,
+                    serial=next(self._serials),
                     event=record.event,
                     version=record.version,
                     headers=dict(record.headers),
                     body=record.body,
                     started_at=record.started_at,
                     started=record.delivery.started,
+                    observed_serial=record.delivery.serial,
                 )
-                self._entries[serial] = entry
-                while len(self._entries) > self.capacity:
-                    self._entries.popitem(last=False)
+                self._observed[record.delivery.serial] = entry.serial
+                self._keep(entry)
+                started = _started_here.get()
+                if started is not None:
+                    started.append(entry.serial)
             else:
-                known = self._entries.get(serial)
-                if known is None:  # dropped from the ring already
+                serial = self._observed.get(record.delivery.serial)
+                if serial is None:  # dropped from the ring already
                     return
-                entry = known
+                entry = self._entries[serial]
                 self._apply(entry, record)
             snapshot = entry.as_json()
             listeners = self._listeners
@@ -177,7 +289,7 @@ class DeliveryJournal:
         elif isinstance(record, DeliveryEnded):
             entry.status, entry.answer = record.status, record.body
             entry.delivery_id, entry.duration = record.delivery_id, record.duration
-            entry.jobs = record.jobs
+            entry.jobs, entry.answer_headers = record.jobs, dict(record.headers)
         elif isinstance(record, OutboundCall):
             entry.timeline.append(
                 {
@@ -191,6 +303,8 @@ class DeliveryJournal:
                     "duration": record.duration,
                     "request_body": _text(record.request_body),
                     "response_body": _text(record.response_body),
+                    "job": record.job,
+                    "job_function": _job_function(entry, record.job),
                 }
             )
         elif isinstance(record, DeferredStarted):

@@ -11,8 +11,10 @@ A seed is a mapping with any of these keys (each optional; the shapes are the sp
     sla_events: [{issue_id: 7, state: breached, ...}]
     secrets: {com.example.app: {API_KEY: k}}   # extension id -> name -> value
 
-`apply_seed` raises ``ValueError`` naming the first key that does not fit (nothing after it
-is applied); `load_seed_file` reads YAML (a superset of JSON) with PyYAML's safe loader.
+`apply_seed` is all or nothing: it applies the whole seed to a scratch state first (so every
+key is checked, the spec's schemas included) and raises ``ValueError`` naming the first key that
+does not fit before touching the fake; `load_seed_file` reads YAML (a superset of JSON) with
+PyYAML's safe loader.
 
 >>> from kiket_sdk.testing import FakeKiket
 >>> fake = FakeKiket()
@@ -31,6 +33,7 @@ import yaml
 
 from kiket_sdk._json_shapes import is_list, is_mapping
 from kiket_sdk.testing import FakeKiket
+from kiket_sdk.testing._fake_store import FakeKiketState
 
 __all__ = ["SEED_KEYS", "apply_seed", "fake_state", "load_seed_file"]
 
@@ -54,7 +57,23 @@ def _list(value: object, what: str) -> list[object]:
 
 def apply_seed(fake: FakeKiket, seed: object) -> dict[str, int]:
     """Seed ``fake`` from ``seed``; returns how many of each kind were added (secrets are
-    counted per name). Raises ``ValueError`` for an unknown key or a value of the wrong shape."""
+    counted per name). Raises ``ValueError`` for an unknown key or a value of the wrong shape,
+    and then nothing of the seed is applied.
+
+    >>> fake = FakeKiket()
+    >>> apply_seed(fake, {"secrets": {"a": {"K": "v"}}, "sla_events": [{"state": 3}]})
+    Traceback (most recent call last):
+    ...
+    ValueError: seeded SLA event does not match the SlaEvent schema: ...
+    >>> fake.secrets
+    {}
+    """
+    _apply(FakeKiketState(), seed)  # a dry run: raises before the fake is touched
+    with fake.locked():
+        return _apply(fake, seed)
+
+
+def _apply(fake: FakeKiketState, seed: object) -> dict[str, int]:
     data = _mapping(seed, "the seed")
     unknown = sorted(set(data) - set(SEED_KEYS))
     if unknown:
@@ -98,13 +117,23 @@ def load_seed_file(fake: FakeKiket, path: str | Path) -> dict[str, int]:
 
 def fake_state(fake: FakeKiket) -> dict[str, Any]:
     """What the inspector shows of the fake: custom-data records per table, SLA events,
-    secrets, and the events extensions logged (JSON-ready copies)."""
+    secrets, and the events extensions logged (JSON-ready copies, read under its lock)."""
+    with fake.locked():
+        return _state(fake)
+
+
+def _state(fake: FakeKiket) -> dict[str, Any]:
     return {
         "records": [
-            {"module": module, "table": table, "project_id": project, "rows": list(rows.values())}
+            {
+                "module": module,
+                "table": table,
+                "project_id": project,
+                "rows": [dict(row) for row in rows.values()],
+            }
             for (project, module, table), rows in fake.tables.items()
         ],
-        "sla_events": list(fake.sla_events),
+        "sla_events": [dict(event) for event in fake.sla_events],
         "secrets": {name: dict(values) for name, values in fake.secrets.items()},
-        "logged_events": list(fake.events),
+        "logged_events": [dict(event) for event in fake.events],
     }

@@ -315,6 +315,20 @@ class FakeKiket(FakeKiketState):
                 f"spec: {'; '.join(errors)}"
             )
 
+    @contextmanager
+    def locked(self) -> Generator[FakeKiket, None, None]:
+        """Hold the lock the fake answers each request under, to read or change its state
+        between two calls while it serves on another thread (re-entrant).
+
+        >>> fake = FakeKiket()
+        >>> with fake.locked():
+        ...     fake.secrets.setdefault("com.example", {})["API_KEY"] = "k"
+        >>> fake.handle("GET", "/api/v1/extensions/com.example/secrets/API_KEY").json()
+        {'value': 'k'}
+        """
+        with self._lock:
+            yield self
+
     # -- ways in ----------------------------------------------------------------------------------
     @cached_property
     def app(self) -> Starlette:

@@ -9,10 +9,12 @@ let selected = null;
 
 function $(id) { return document.getElementById(id); }
 
-async function call(path, body) {
-  const init = body === undefined ? {} : {
-    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
-  };
+async function call(path, body, method) {
+  const init = {method: method ?? (body === undefined ? "GET" : "POST")};
+  if (body !== undefined) {
+    init.headers = {"Content-Type": "application/json"};
+    init.body = JSON.stringify(body);
+  }
   const answer = await fetch(api + path, init);
   const data = await answer.json();
   return {ok: answer.ok, status: answer.status, data};
@@ -48,11 +50,13 @@ function showRow(entry) {
   row.replaceChildren();
   row.dataset.status = entry.status ?? "";
   row.dataset.ledger = entry.ledger ?? "";
+  const outside = entry.answered_by === "routing";
+  row.dataset.answeredBy = entry.answered_by;
   cell(row, entry.serial);
-  cell(row, entry.event + "@" + (entry.version ?? "?"));
+  cell(row, outside ? entry.method + " " + entry.path : entry.event + "@" + (entry.version ?? "?"));
   cell(row, entry.time.slice(11, 23));
-  cell(row, proofText(entry.proof), entry.proof.refused ? "bad" : "");
-  cell(row, entry.ledger);
+  cell(row, outside ? "—" : proofText(entry.proof), entry.proof.refused ? "bad" : "");
+  cell(row, outside ? "not reached" : entry.ledger);
   cell(row, entry.status, entry.status >= 400 ? "bad" : "ok");
   cell(row, entry.duration === null ? null : (entry.duration * 1000).toFixed(1));
   row.classList.toggle("selected", entry.serial === selected);
@@ -74,6 +78,12 @@ function timelineItem(item) {
     const head = document.createElement("div");
     head.textContent = at + item.method + " " + item.path + " → " + (item.status ?? item.error)
       + (item.resend_count ? " (retry " + item.resend_count + ")" : "");
+    const by = document.createElement("span");
+    by.className = "by";
+    by.textContent = item.job === null || item.job === undefined
+      ? "  by the handler"
+      : "  by job " + item.job + (item.job_function ? " (" + item.job_function + ")" : "");
+    head.appendChild(by);
     const request = document.createElement("pre");
     request.textContent = pretty(item.request_body);
     const answer = document.createElement("pre");
@@ -90,12 +100,17 @@ function timelineItem(item) {
 
 function showDetail(entry) {
   $("detail").hidden = false;
-  $("detail-title").textContent = "#" + entry.serial + " " + entry.event + "@" + entry.version
-    + (entry.delivery_id ? " (" + entry.delivery_id + ")" : "");
+  $("detail-title").textContent = entry.answered_by === "routing"
+    ? "#" + entry.serial + " " + entry.method + " " + entry.path + " (answered before the delivery pipeline)"
+    : "#" + entry.serial + " " + entry.event + "@" + entry.version
+      + (entry.delivery_id ? " (" + entry.delivery_id + ")" : "");
+  $("resend-same").disabled = $("resend-new").disabled = entry.answered_by === "routing";
   $("detail-headers").textContent = Object.entries(entry.request.headers)
     .map(([name, value]) => name + ": " + value).join("\n");
   $("detail-body").textContent = pretty(entry.request.body);
-  $("detail-answer").textContent = (entry.status ?? "") + "\n" + pretty(entry.answer);
+  $("detail-answer-headers").textContent = (entry.status ?? "…") + "\n"
+    + Object.entries(entry.answer_headers ?? {}).map(([name, value]) => name + ": " + value).join("\n");
+  $("detail-answer").textContent = pretty(entry.answer);
   $("detail-timeline").replaceChildren(...entry.timeline.map(timelineItem));
 }
 
@@ -117,24 +132,248 @@ async function resend(mode) {
   if (result.ok && result.data.serial) select(result.data.serial);
 }
 
+// -- sending ------------------------------------------------------------------------------------
+
+function chosen() { return catalogue[$("send-event").value]; }
+
 function showExample() {
-  const item = catalogue[$("send-event").value];
-  $("send-payload").value = JSON.stringify(item.example, null, 2);
+  $("send-payload").value = JSON.stringify(chosen().example, null, 2);
+  checkSoon();
+}
+
+function showErrors(lines, state) {
+  $("send-errors").replaceChildren(...lines.map((text) => {
+    const li = document.createElement("li");
+    li.textContent = text;
+    return li;
+  }));
+  const sendButton = $("send-button");
+  sendButton.dataset.state = state;
+  sendButton.textContent = state === "invalid" ? "Send signed (payload has errors)" : "Send signed";
+  sendButton.title = state === "invalid" ? "the server checks the payload again and refuses it" : "";
+}
+
+function modelErrors(errors) {
+  return errors.map((error) => (error.loc.length ? error.loc.join(".") : "payload") + ": " + error.msg);
+}
+
+// The payload as JSON, or null after showing where the syntax breaks (checked in the page).
+function parsedPayload() {
+  const text = $("send-payload").value;
+  try { return {payload: JSON.parse(text)}; } catch (error) {
+    const at = /position (\d+)/.exec(error.message);
+    let where = "";
+    if (at) {
+      const before = text.slice(0, Number(at[1])).split("\n");
+      where = " (line " + before.length + ", column " + (before[before.length - 1].length + 1) + ")";
+    }
+    showErrors(["JSON syntax: " + error.message + where], "invalid");
+    return null;
+  }
+}
+
+let checkTimer = null;
+let checkRound = 0;
+function checkSoon() {
+  clearTimeout(checkTimer);
+  $("send-button").dataset.state = "checking";
+  checkTimer = setTimeout(check, 300);
+}
+
+async function check() {
+  const round = ++checkRound;
+  const parsed = parsedPayload();
+  if (parsed === null) return;
+  const item = chosen();
+  const result = await call("validate", {event: item.event, version: item.version, payload: parsed.payload});
+  if (round !== checkRound) return;  // a newer edit is being checked
+  if (!result.ok) { showErrors([result.data.detail], "invalid"); return; }
+  if (result.data.valid) showErrors([], "valid");
+  else showErrors(modelErrors(result.data.errors), "invalid");
 }
 
 async function send() {
-  const item = catalogue[$("send-event").value];
-  let payload;
-  try { payload = JSON.parse($("send-payload").value); } catch (error) {
-    showResult($("send-result"), {ok: false, data: {detail: "not JSON: " + error.message}});
+  const item = chosen();
+  const parsed = parsedPayload();
+  if (parsed === null) {
+    showResult($("send-result"), {ok: false, data: {detail: "not JSON: see the error under the payload"}});
     return;
   }
-  const result = await call("send", {event: item.event, version: item.version, payload});
+  const result = await call("send", {event: item.event, version: item.version, payload: parsed.payload});
+  if (result.data.errors) showErrors(modelErrors(result.data.errors), "invalid");
   showResult($("send-result"), result);
 }
 
+// -- the fake's state -----------------------------------------------------------------------------
+
+let openEditors = 0;  // while a record is being edited, refreshing would throw the edit away
+
+function button(text, className, action) {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.textContent = text;
+  element.className = className;
+  element.addEventListener("click", action);
+  return element;
+}
+
+function table(headings, rows) {
+  const element = document.createElement("table");
+  const head = document.createElement("tr");
+  for (const text of headings) {
+    const th = document.createElement("th");
+    th.textContent = text;
+    head.appendChild(th);
+  }
+  const thead = document.createElement("thead");
+  thead.appendChild(head);
+  const tbody = document.createElement("tbody");
+  tbody.append(...rows);
+  element.append(thead, tbody);
+  return element;
+}
+
+function none(text) {
+  const element = document.createElement("p");
+  element.className = "muted";
+  element.textContent = text;
+  return element;
+}
+
+function valueCell(row, value) {
+  const td = document.createElement("td");
+  const code = document.createElement("code");
+  code.textContent = value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value);
+  td.appendChild(code);
+  row.appendChild(td);
+  return td;
+}
+
+async function change(path, body, method) {
+  const result = await call(path, body, method);
+  showResult($("fake-result"), result);
+  return result.ok;
+}
+
+function recordRow(group, columns, record) {
+  const row = document.createElement("tr");
+  const path = "fake/records/" + [group.project_id, group.module, group.table, record.id]
+    .map((part) => encodeURIComponent(String(part))).join("/");
+  row.dataset.record = [group.project_id, group.module, group.table, record.id].join("/");
+  for (const column of columns) valueCell(row, record[column]);
+  const actions = document.createElement("td");
+  const edit = button("Edit", "edit", () => {
+    const {id, ...fields} = record;
+    const editor = document.createElement("textarea");
+    editor.className = "record-json";
+    editor.rows = 4;
+    editor.value = JSON.stringify(fields, null, 2);
+    const cell = document.createElement("td");
+    cell.colSpan = columns.length;
+    cell.appendChild(editor);
+    openEditors += 1;
+    const close = async () => { openEditors -= 1; await refreshFake(); };
+    const save = button("Save", "save", async () => {
+      let fieldsEdited;
+      try { fieldsEdited = JSON.parse(editor.value); } catch (error) {
+        showResult($("fake-result"), {ok: false, data: {detail: "not JSON: " + error.message}});
+        return;
+      }
+      if (await change(path, fieldsEdited, "PUT")) await close();
+    });
+    const cancel = button("Cancel", "cancel", close);
+    actions.replaceChildren(save, cancel);
+    row.replaceChildren(cell, actions);
+    editor.focus();
+  });
+  const remove = button("Delete", "delete", async () => {
+    if (await change(path, undefined, "DELETE")) await refreshFake();
+  });
+  actions.append(edit, remove);
+  row.appendChild(actions);
+  return row;
+}
+
+function showRecords(groups) {
+  const parts = [];
+  for (const group of groups) {
+    const title = document.createElement("h4");
+    title.textContent = group.module + " / " + group.table + " · project " + group.project_id;
+    const columns = ["id", ...new Set(group.rows.flatMap((record) => Object.keys(record)).filter((key) => key !== "id"))];
+    parts.push(title, group.rows.length
+      ? table([...columns, ""], group.rows.map((record) => recordRow(group, columns, record)))
+      : none("no records"));
+  }
+  $("fake-records").replaceChildren(...(parts.length ? parts : [none("no records (seed some below)")]));
+}
+
+function showSecrets(secrets) {
+  const rows = [];
+  for (const [extension, values] of Object.entries(secrets)) {
+    for (const [name, value] of Object.entries(values)) {
+      const row = document.createElement("tr");
+      row.dataset.secret = extension + "/" + name;
+      const path = "fake/secrets/" + encodeURIComponent(extension) + "/" + encodeURIComponent(name);
+      valueCell(row, extension);
+      valueCell(row, name);
+      const cell = document.createElement("td");
+      const input = document.createElement("input");
+      input.className = "secret-value";
+      input.value = value;
+      input.setAttribute("aria-label", "value of " + name);
+      input.addEventListener("focus", () => { openEditors += 1; });
+      input.addEventListener("blur", () => { openEditors -= 1; });
+      cell.appendChild(input);
+      row.appendChild(cell);
+      const actions = document.createElement("td");
+      actions.append(
+        button("Save", "save", () => change(path, {value: input.value}, "PUT")),
+        button("Delete", "delete", async () => {
+          if (await change(path, undefined, "DELETE")) await refreshFake();
+        }),
+      );
+      row.appendChild(actions);
+      rows.push(row);
+    }
+  }
+  $("fake-secrets").replaceChildren(rows.length ? table(["extension", "name", "value", ""], rows) : none("no secrets"));
+}
+
+function showSlaEvents(events) {
+  const columns = ["id", ...new Set(events.flatMap((event) => Object.keys(event)).filter((key) => key !== "id"))];
+  const rows = events.map((event) => {
+    const row = document.createElement("tr");
+    row.dataset.slaEvent = event.id;
+    for (const column of columns) valueCell(row, event[column]);
+    const actions = document.createElement("td");
+    actions.appendChild(button("Delete", "delete", async () => {
+      if (await change("fake/sla_events/" + encodeURIComponent(String(event.id)), undefined, "DELETE")) await refreshFake();
+    }));
+    row.appendChild(actions);
+    return row;
+  });
+  $("fake-sla").replaceChildren(rows.length ? table([...columns, ""], rows) : none("no SLA events"));
+}
+
+function showLoggedEvents(events) {
+  const rows = events.map((event) => {
+    const row = document.createElement("tr");
+    const {event: name, ...rest} = event;
+    valueCell(row, name);
+    valueCell(row, rest);
+    return row;
+  });
+  $("fake-events").replaceChildren(rows.length ? table(["event", "data"], rows) : none("nothing logged yet"));
+}
+
 async function refreshFake() {
-  $("fake-state").textContent = JSON.stringify((await call("fake")).data, null, 2);
+  if (openEditors > 0) return;
+  const state = (await call("fake")).data;
+  if (openEditors > 0) return;
+  showRecords(state.records);
+  showSecrets(state.secrets);
+  showSlaEvents(state.sla_events);
+  showLoggedEvents(state.logged_events);
 }
 
 async function seed() {
@@ -147,6 +386,24 @@ async function seed() {
   await refreshFake();
 }
 
+// -- theme, stream, start -------------------------------------------------------------------------
+
+function applyTheme(theme) {
+  if (theme === "light" || theme === "dark") document.documentElement.dataset.theme = theme;
+  else delete document.documentElement.dataset.theme;
+  $("theme").value = theme === "light" || theme === "dark" ? theme : "auto";
+}
+
+function chooseTheme() {
+  const theme = $("theme").value;
+  try { localStorage.setItem("kiket-inspector-theme", theme); } catch (error) { /* private mode */ }
+  applyTheme(theme);
+}
+
+function savedTheme() {
+  try { return localStorage.getItem("kiket-inspector-theme") ?? "auto"; } catch (error) { return "auto"; }
+}
+
 function listen() {
   const stream = new EventSource(api + "stream");
   stream.onopen = () => { $("stream-state").textContent = "live"; };
@@ -154,16 +411,27 @@ function listen() {
   stream.addEventListener("delivery", (message) => showRow(JSON.parse(message.data)));
 }
 
+function option(item, index) {
+  const element = document.createElement("option");
+  element.value = index;
+  element.textContent = (item.registered ? "★ " : "") + item.event + "@" + item.version
+    + (item.model ? "" : " (not in the spec)");
+  return element;
+}
+
 async function start() {
+  applyTheme(savedTheme());
+  $("theme").addEventListener("change", chooseTheme);
   catalogue = (await call("events")).data.events;
-  $("send-event").replaceChildren(...catalogue.map((item, index) => {
-    const option = document.createElement("option");
-    option.value = index;
-    option.textContent = item.event + "@" + item.version;
-    return option;
-  }));
+  const mine = document.createElement("optgroup");
+  mine.label = "handled by this extension";
+  const spec = document.createElement("optgroup");
+  spec.label = "the rest of the spec's catalogue";
+  catalogue.forEach((item, index) => (item.registered ? mine : spec).appendChild(option(item, index)));
+  $("send-event").replaceChildren(...[mine, spec].filter((group) => group.children.length));
   showExample();
   $("send-event").addEventListener("change", showExample);
+  $("send-payload").addEventListener("input", checkSoon);
   $("send-button").addEventListener("click", send);
   $("resend-same").addEventListener("click", () => resend("same"));
   $("resend-new").addEventListener("click", () => resend("new"));
