@@ -55,6 +55,7 @@ def served() -> Iterator[Served]:
             workspace_token="wk_inspector",
             extension_id="com.example.inspected",
             telemetry_enabled=False,
+            body_timeout=1.0,  # the stalled-body tests wait for it
         )
 
         async def notify(issue_id: int) -> None:

@@ -337,7 +337,7 @@ def test_requests_answered_before_the_pipeline_are_journaled_too(served: Served)
     assert (missing["path"], missing["status"], missing["request"]["body"]) == (
         "/v1/webhook/issue.created",
         404,
-        '{"id": "x"}',
+        "",  # the app answered without reading it, and nothing reads ahead of the app
     )
     assert missing["answer_headers"]["content-type"].startswith("application/json")
     refused = served.client.post(f"/deliveries/{missing['serial']}/resend", json={"as": "same"})

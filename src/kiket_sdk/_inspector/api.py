@@ -38,8 +38,11 @@ DELETE   ``/api/fake/sla_events/{event_id}``         deletes the SLA event (404 
 =======  ==========================================  ===========================================
 
 Every refusal is JSON, ``{"detail": text}`` (plus ``errors`` for an invalid payload): 400 for a
-body that is not a JSON object, 404 for an unknown delivery, event or object, 405 for a wrong
-method, 413 for a body over 1 MiB, 422 for values of the wrong type or shape.
+body that is not a JSON object, 403 for a request another site could have made
+(`cross_site.CrossSiteGuard`: a DNS-name ``Host``, a foreign ``Origin``), 404 for an unknown
+delivery, event or object, 405 for a wrong method, 408 for a body that stalls
+(`BODY_SECONDS`), 413 for a body over 1 MiB, 415 for a ``POST`` that is not
+``application/json``, 422 for values of the wrong type or shape.
 
 ``GET /_kiket/inspector/`` is the page (``page/``: HTML, CSS and JavaScript shipped in the
 package, no framework, nothing fetched from elsewhere); it uses only this API.
@@ -62,6 +65,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
@@ -70,18 +74,22 @@ from starlette.staticfiles import StaticFiles
 from kiket_sdk._delivery.request import webhook_path
 from kiket_sdk._inspector import editing
 from kiket_sdk._inspector.catalogue import EventCatalogue
+from kiket_sdk._inspector.cross_site import CrossSiteGuard
 from kiket_sdk._inspector.journal import DeliveryJournal, JournalEntry
 from kiket_sdk._inspector.seeding import apply_seed, fake_state
 from kiket_sdk._json_shapes import is_json_object
 from kiket_sdk.testing import FakeKiket, signed_headers
 
-__all__ = ["MAX_BODY_BYTES", "PREFIX", "inspector_app"]
+__all__ = ["BODY_SECONDS", "MAX_BODY_BYTES", "PREFIX", "inspector_app"]
 
 PREFIX = "/_kiket/inspector"
 """Where ``kiket-sdk dev`` serves the inspector, next to the extension's own routes."""
 
 MAX_BODY_BYTES = 1024 * 1024
 """The largest request body the API reads (413 beyond)."""
+
+BODY_SECONDS = 10.0
+"""How long the API waits for a whole request body (408 beyond: a stalled client)."""
 
 _PING_SECONDS = 15.0
 _STOP_POLL_SECONDS = 0.25
@@ -119,10 +127,14 @@ async def _refused(request: Request, exc: Exception) -> Response:
 async def _json_object(request: Request) -> dict[str, Any]:
     """The request's JSON object body; `_RefusedError` (413, 400) saying what is wrong with it."""
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise _RefusedError(413, f"the body is over {MAX_BODY_BYTES} bytes")
+    try:
+        async with asyncio.timeout(BODY_SECONDS):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    raise _RefusedError(413, f"the body is over {MAX_BODY_BYTES} bytes")
+    except TimeoutError:
+        raise _RefusedError(408, f"the body did not arrive within {BODY_SECONDS} s") from None
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -353,4 +365,5 @@ def inspector_app(
             Mount(PREFIX, StaticFiles(packages=[("kiket_sdk._inspector", "page")], html=True)),
         ],
         exception_handlers={_RefusedError: _refused, HTTPException: _refused},
+        middleware=[Middleware(CrossSiteGuard)],
     )

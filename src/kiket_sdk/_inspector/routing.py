@@ -7,9 +7,10 @@ Used by ``kiket-sdk dev``::
 With a ``journal``, it also journals the requests the extension answered before its delivery
 pipeline saw them (a path that is no delivery path, a wrong method: 404, 405): any request
 other than ``GET``/``HEAD``, and any request to a ``.../webhooks/...`` path, for which no
-delivery started (`DeliveryJournal.noticing`). ``GET /health`` and the like stay out. A body
-of up to 64 KiB (by ``Content-Length``) is read before the app runs, so the journal shows it
-even when the app answers without reading it.
+delivery started (`DeliveryJournal.noticing`). ``GET /health`` and the like stay out. The
+journal shows as much of the body as the app read (up to 64 KiB): nothing is read ahead of the
+app, so its own limits (body size, the time a body may take) apply unchanged, and a body the
+app answered without reading shows empty.
 """
 
 from __future__ import annotations
@@ -70,26 +71,14 @@ class InspectorRouting:
             name.decode("latin-1").lower(): value.decode("latin-1")
             for name, value in scope.get("headers", [])
         }
-        # A small body is read first (the app may answer 404 or 405 without reading it, and
-        # the journal should still show what was sent), then handed to the app unchanged.
-        ahead: list[Message] = []
-        length = headers.get("content-length", "")
-        if length.isascii() and length.isdigit() and int(length) <= _KEPT_BYTES:
-            while not ahead or (ahead[-1]["type"] == "http.request" and ahead[-1]["more_body"]):
-                message = await receive()
-                message.setdefault("more_body", False)
-                ahead.append(message)
 
         def keep(message: Message) -> Message:
             if message["type"] == "http.request":
                 body.extend(message.get("body", b"")[: _KEPT_BYTES - len(body)])
             return message
 
-        for message in ahead:
-            keep(message)
-
         async def receiving() -> Message:
-            return ahead.pop(0) if ahead else keep(await receive())
+            return keep(await receive())
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
