@@ -509,3 +509,37 @@ def test_docstring_examples_run(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# -- what strict JSON cannot carry is never seeded (the fake must never answer invalid JSON) ----
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+def test_seeded_records_and_sla_events_refuse_non_finite_numbers(number: float) -> None:
+    fake = FakeKiket()
+    with pytest.raises(ValueError, match="not a finite number"):
+        fake.seed_records("crm", "contacts", [{"score": number}], project_id=42)
+    with pytest.raises(ValueError, match=r"rows\[0\]|not a finite number"):
+        fake.seed_records("crm", "contacts", [{"nested": {"rows": [number]}}], project_id=42)
+    with pytest.raises(ValueError, match="not a finite number"):
+        fake.seed_sla_events([{"issue_id": 7, "state": "breached", "extra": number}])
+    assert fake.records("crm", "contacts", project_id=42) == []
+    assert fake.sla_events == []
+
+
+@pytest.mark.parametrize("value", [None, 5, 1.5, ["k"], "\ud800"])
+def test_seeded_secrets_must_be_json_text(value: object) -> None:
+    fake = FakeKiket()
+    with pytest.raises(ValueError, match=r"text|surrogate"):
+        fake.seed_secrets("com.example", {"OK": "k", "API_KEY": value})  # type: ignore[dict-item]
+    assert fake.secrets == {}
+
+
+def test_seeded_records_without_an_id_never_take_one_already_used() -> None:
+    fake = FakeKiket()
+    fake.seed_records("crm", "contacts", [{"id": 2, "n": "stored"}], project_id=42)
+    batch = [{"n": "a"}, {"n": "b"}, {"id": 4}]
+    stored = fake.seed_records("crm", "contacts", batch, project_id=42)
+    ids = [row["id"] for row in fake.records("crm", "contacts", project_id=42)]
+    assert len(ids) == len(set(ids)) == 4
+    assert [row["id"] for row in stored][2] == 4

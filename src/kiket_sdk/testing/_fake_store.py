@@ -23,6 +23,7 @@ from typing import Any
 from kiket_sdk.testing._fake_audit import content_hash, merkle_tree
 from kiket_sdk.testing._fake_rate_limit import RateLimiter
 from kiket_sdk.testing._spec import error_messages, schema_validator
+from kiket_sdk.testing._strict_json import check_json
 
 __all__ = ["FakeKiketState", "checked", "now_iso"]
 
@@ -95,18 +96,41 @@ class FakeKiketState:
         *,
         project_id: int | str,
     ) -> list[dict[str, Any]]:
-        """Store records (ids are given to those without one); returns them as stored."""
+        """Store records, replacing a stored one of the same ``id``; returns them as stored.
+
+        Records without an ``id`` get a fresh integer one that no record of the table, stored or
+        in ``records``, has. Raises ``ValueError`` for a record that does not match the spec's
+        ``CustomDataRecord`` schema or that strict JSON cannot carry (``NaN``, ``Infinity``: the
+        fake never answers invalid JSON); the records before it are stored.
+        """
         rows = self.table(module, table, project_id)
+        batch = [dict(record) for record in records]
+        taken = set(rows) | {str(record["id"]) for record in batch if "id" in record}
         stored: list[dict[str, Any]] = []
-        for record in records:
-            row = {**record, "id": record.get("id", self.next_id())}
+        for record in batch:
+            if "id" not in record:
+                fresh = self.next_id()
+                while str(fresh) in taken:
+                    fresh = self.next_id()
+                taken.add(str(fresh))
+                record["id"] = fresh
+            row = {**record, "id": record["id"]}
+            check_json(row, "seeded record")
             rows[str(row["id"])] = checked("CustomDataRecord", row, "seeded record")
             stored.append(dict(row))
         return stored
 
     # -- secrets, extensions ----------------------------------------------------------------------
     def seed_secrets(self, extension_id: str, values: Mapping[str, str]) -> None:
-        """Store secrets of an extension, as if set earlier through the API."""
+        """Store secrets of an extension, as if set earlier through the API.
+
+        Raises ``ValueError`` (and stores none of ``values``) for a value that is not text, or
+        text strict JSON cannot carry (a lone surrogate).
+        """
+        for name, value in values.items():
+            if not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+                raise ValueError(f"secret {name!r} must be text, got {type(value).__name__}")
+        check_json(dict(values), f"the secrets of {extension_id}")
         self.secrets.setdefault(extension_id, {}).update(values)
 
     def seed_extension(self, extension_id: str, **metadata: Any) -> dict[str, Any]:
@@ -117,10 +141,15 @@ class FakeKiketState:
 
     # -- SLA events -------------------------------------------------------------------------------
     def seed_sla_events(self, events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Add SLA events (``id`` and ``triggered_at`` are filled in when missing)."""
+        """Add SLA events (``id`` and ``triggered_at`` are filled in when missing).
+
+        Raises ``ValueError`` for an event that does not match the spec's ``SlaEvent`` schema
+        or that strict JSON cannot carry (``NaN``, ``Infinity``); the events before it are added.
+        """
         added: list[dict[str, Any]] = []
         for event in events:
             entry = {"id": self.next_id(), "triggered_at": now_iso(), **event}
+            check_json(entry, "seeded SLA event")
             self.sla_events.append(checked("SlaEvent", entry, "seeded SLA event"))
             added.append(dict(entry))
         return added
