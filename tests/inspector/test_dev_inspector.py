@@ -119,6 +119,37 @@ def test_dev_with_a_bad_seed_file_is_a_usage_error(tmp_path: Path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("deep.yaml", b"x: " + b"[" * 5000 + b"]" * 5000, "nested deeper than"),
+        ("deep.json", b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nested too deeply"),
+        ("latin.yaml", "secrets: {a: {K: caf\u00e9}}".encode("latin-1"), "is not UTF-8"),
+        ("nan.yaml", b"sla_events: [{issue_id: 7, state: s, x: .nan}]", "not a finite number"),
+    ],
+)
+def test_dev_with_a_seed_file_it_cannot_load_is_one_line_and_exit_code_2(
+    tmp_path: Path, name: str, content: bytes, expected: str
+):
+    seed = tmp_path / name
+    seed.write_bytes(content)
+    finished = subprocess.run(
+        _dev_command("--port", "0", "--seed", str(seed)),
+        cwd=ROOT,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert finished.returncode == 2, finished.stderr
+    assert "Traceback" not in finished.stderr
+    [line] = [line for line in finished.stderr.splitlines() if "argument --seed" in line]
+    assert name in line
+    assert expected in line
+
+
+@pytest.mark.slow
 def test_ctrl_c_ends_dev_promptly_while_a_page_listens_to_the_stream(dev_process: DevProcess):
     url, lines, process = dev_process
     connected = threading.Event()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pytest
 
+from kiket_sdk._inspector import seeding
 from kiket_sdk._inspector.seeding import apply_seed, fake_state, load_seed_file
 from kiket_sdk.testing import FakeKiket
 
@@ -60,4 +63,62 @@ def test_a_file_that_is_not_yaml_names_the_file(tmp_path: Path) -> None:
     seed = tmp_path / "bad.yaml"
     seed.write_text("records: [\n")
     with pytest.raises(ValueError, match=r"bad\.yaml is not YAML"):
+        load_seed_file(FakeKiket(), seed)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("deep.yaml", b"x: " + b"[" * 5000 + b"]" * 5000, r"deep\.yaml is nested deeper than 100"),
+        ("deep.json", b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b"}", r"deep\.json: .*too deeply"),
+        ("deep2.yaml", b"x: " + b"[" * 300_000 + b"]" * 300_000, "nested deeper"),  # C: no crash
+        ("latin.yaml", "secrets: {a: {K: caf\u00e9}}".encode("latin-1"), r"latin\.yaml is not UTF"),
+        (
+            "nan.yaml",
+            b"records: [{module: m, table: t, project_id: 1, rows: [{x: .nan}]}]",
+            r"nan\.yaml: .*records\[0\]\.rows\[0\]\.x: nan is not a finite number",
+        ),
+        ("inf.yaml", b"sla_events: [{issue_id: 7, state: s, x: -.inf}]", r"sla_events\[0\]\.x"),
+        ("nan.json", b'{"secrets": {"a": {"K": NaN}}}', r"nan\.json: the file is not valid JSON"),
+        (
+            "date.yaml",
+            b"records: [{module: m, table: t, project_id: 1, rows: [{d: 2026-01-02}]}]",
+            r"rows\[0\]\.d: a date is not a JSON value",
+        ),
+        ("keys.yaml", b"secrets: {a: {1: k}}", r"the key 1 is not text"),
+        (
+            "rows.yaml",
+            b"records: [{module: m, table: t, project_id: 1, rows: {id: 5}}]",
+            r"records\[0\]\.rows must be a list",
+        ),
+        ("none.yaml", b"secrets: {a: {K: null}}", r"secrets\.a\.K must be text, got NoneType"),
+        ("five.yaml", b"secrets: {a: {K: 5}}", r"secrets\.a\.K must be text, got int"),
+    ],
+)
+def test_a_seed_file_that_cannot_be_applied_names_the_file_and_changes_nothing(
+    tmp_path: Path, name: str, content: bytes, expected: str
+):
+    seed = tmp_path / name
+    seed.write_bytes(content)
+    fake = FakeKiket()
+    with pytest.raises(ValueError, match=expected):
+        load_seed_file(fake, seed)
+    assert fake_state(fake) == {"records": [], "sla_events": [], "secrets": {}, "logged_events": []}
+
+
+def test_a_json_seed_is_read_as_json_quickly(tmp_path: Path):
+    rows = [{"email": f"user{n}@example.com", "n": n} for n in range(20_000)]
+    seed = tmp_path / "big.json"
+    table = {"module": "m", "table": "t", "project_id": 1, "rows": rows}
+    seed.write_text(json.dumps({"records": [table]}))
+    started = time.monotonic()
+    assert load_seed_file(FakeKiket(), seed)["records"] == 20_000
+    assert time.monotonic() - started < 5  # YAML took about 9 s for a file this size
+
+
+def test_a_seed_file_over_the_size_limit_is_refused_unread(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(seeding, "MAX_SEED_BYTES", 100)
+    seed = tmp_path / "big.yaml"
+    seed.write_text("secrets: {a: {K: " + "k" * 200 + "}}")
+    with pytest.raises(ValueError, match=r"big\.yaml is larger than"):
         load_seed_file(FakeKiket(), seed)

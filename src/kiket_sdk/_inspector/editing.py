@@ -24,7 +24,14 @@ from typing import Any
 from kiket_sdk._json_shapes import is_json_object
 from kiket_sdk.testing import FakeKiket
 
-__all__ = ["delete_record", "delete_secret", "delete_sla_event", "put_record", "put_secret"]
+__all__ = [
+    "delete_record",
+    "delete_secret",
+    "delete_sla_event",
+    "put_record",
+    "put_secret",
+    "secret_text",
+]
 
 _LONGEST_INTEGER_ID = 18
 """Record ids of up to this many digits are stored as integers (as the fake numbers them)."""
@@ -64,12 +71,24 @@ def delete_record(
         del rows[record_id]
 
 
-def put_secret(fake: FakeKiket, extension_id: str, name: str, value: object) -> None:
-    """Set secret ``name`` of an extension (``value`` must be text)."""
+def secret_text(value: object, what: str) -> str:
+    """``value`` when it is text: the one rule for a secret's value, set on the page or seeded
+    (``ValueError`` naming ``what`` otherwise; never ``str()`` of another value).
+
+    >>> secret_text(None, "secrets.app.KEY")
+    Traceback (most recent call last):
+    ValueError: secrets.app.KEY must be text, got NoneType
+    """
     if not isinstance(value, str):
-        raise ValueError(f'"value" must be text, got {type(value).__name__}')
+        raise ValueError(f"{what} must be text, got {type(value).__name__}")
+    return value
+
+
+def put_secret(fake: FakeKiket, extension_id: str, name: str, value: object) -> None:
+    """Set secret ``name`` of an extension (``value`` must be text: `secret_text`)."""
+    text = secret_text(value, '"value"')
     with fake.locked():
-        fake.seed_secrets(extension_id, {name: value})
+        fake.seed_secrets(extension_id, {name: text})
 
 
 def delete_secret(fake: FakeKiket, extension_id: str, name: str) -> None:

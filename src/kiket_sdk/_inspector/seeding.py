@@ -11,10 +11,21 @@ A seed is a mapping with any of these keys (each optional; the shapes are the sp
     sla_events: [{issue_id: 7, state: breached, ...}]
     secrets: {com.example.app: {API_KEY: k}}   # extension id -> name -> value
 
-`apply_seed` is all or nothing: it applies the whole seed to a scratch state first (so every
-key is checked, the spec's schemas included) and raises ``ValueError`` naming the first key that
-does not fit before touching the fake; `load_seed_file` reads YAML (a superset of JSON) with
-PyYAML's safe loader.
+`apply_seed` is all or nothing: it checks every key first and raises ``ValueError`` naming
+the first one that does not fit (``records[0].project_id``) before touching the fake:
+
+* the seed must be what strict JSON can carry (no ``NaN``/``Infinity``, text keys, no dates
+  or other YAML-only values), nested at most `MAX_SEED_DEPTH` levels;
+* ``project_id``: an integer or digit text of at most 18 digits; ``module``, ``table``, a
+  row's ``id``, secret names, extension ids and SLA event ids: text (ids may be integers)
+  that can be one segment of a URL path (not empty, no ``/``, ``?``, ``#``, not ``.``/``..``);
+* row ids are unique per table (against the seed and the rows already stored); rows without
+  an ``id`` get a fresh one;
+* secret values are text (`editing.secret_text`, the rule ``PUT fake/secrets`` applies);
+* records and SLA events match the spec's schemas (applied to a scratch state first).
+
+`load_seed_file` reads a ``.json`` file with the SDK's strict JSON rule and anything else as
+YAML with PyYAML's safe loader (its C version when installed), at most `MAX_SEED_BYTES`.
 
 >>> from kiket_sdk.testing import FakeKiket
 >>> fake = FakeKiket()
@@ -31,18 +42,39 @@ from typing import Any
 
 import yaml
 
+from kiket_sdk._delivery.json_codec import JSONRuleError, parse_object
+from kiket_sdk._inspector.editing import secret_text
 from kiket_sdk._json_shapes import is_list, is_mapping
 from kiket_sdk.testing import FakeKiket
 from kiket_sdk.testing._fake_store import FakeKiketState
+from kiket_sdk.testing._strict_json import json_problem
 
-__all__ = ["SEED_KEYS", "apply_seed", "fake_state", "load_seed_file"]
+__all__ = [
+    "MAX_SEED_BYTES",
+    "MAX_SEED_DEPTH",
+    "SEED_KEYS",
+    "apply_seed",
+    "fake_state",
+    "load_seed_file",
+]
 
 SEED_KEYS = ("records", "sla_events", "secrets")
 """The keys a seed may have."""
 
+MAX_SEED_BYTES = 16 * 1024 * 1024
+"""The largest seed file `load_seed_file` reads (16 MiB)."""
+
+MAX_SEED_DEPTH = 100
+"""How deeply lists and mappings may nest in a seed."""
+
+_LONGEST_PROJECT_ID = 18
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_OPENED = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSED = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+
 
 def _mapping(value: object, what: str) -> dict[str, Any]:
-    """``value`` as a dict with text keys; ``ValueError`` naming ``what`` when not a mapping."""
+    """``value`` as a dict; ``ValueError`` naming ``what`` when not a mapping."""
     if not is_mapping(value):
         raise ValueError(f"{what} must be a mapping, got {type(value).__name__}")
     return {str(key): item for key, item in value.items()}
@@ -55,10 +87,39 @@ def _list(value: object, what: str) -> list[object]:
     return value
 
 
+def _segment(value: object, what: str, *, integer: bool = False) -> str:
+    """``value`` as one URL path segment (text, or an integer when ``integer``); ``ValueError``
+    naming ``what`` otherwise."""
+    if integer and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        kinds = "text or an integer" if integer else "text"
+        raise ValueError(f"{what} must be {kinds}, got {type(value).__name__}")
+    if value in ("", ".", "..") or any(mark in value for mark in "/?#"):
+        raise ValueError(
+            f"{what} must be one URL path segment (not empty, no '/', '?' or '#', not '.' or "
+            f"'..'), got {value[:100]!r}"
+        )
+    return value
+
+
+def _project_id(value: object, what: str) -> str:
+    """A project id as text: an integer, or digit text, of at most 18 digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        if value >= 10**_LONGEST_PROJECT_ID:
+            raise ValueError(f"{what} must have at most {_LONGEST_PROJECT_ID} digits")
+        return str(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        if len(value) > _LONGEST_PROJECT_ID:
+            raise ValueError(f"{what} must have at most {_LONGEST_PROJECT_ID} digits")
+        return value
+    raise ValueError(f"{what} must be a project number (an integer), got {repr(value)[:100]}")
+
+
 def apply_seed(fake: FakeKiket, seed: object) -> dict[str, int]:
     """Seed ``fake`` from ``seed``; returns how many of each kind were added (secrets are
-    counted per name). Raises ``ValueError`` for an unknown key or a value of the wrong shape,
-    and then nothing of the seed is applied.
+    counted per name). Raises ``ValueError`` for an unknown key or a value of the wrong shape
+    (the module docstring's rules), and then nothing of the seed is applied.
 
     >>> fake = FakeKiket()
     >>> apply_seed(fake, {"secrets": {"a": {"K": "v"}}, "sla_events": [{"state": 3}]})
@@ -67,52 +128,132 @@ def apply_seed(fake: FakeKiket, seed: object) -> dict[str, int]:
     ValueError: seeded SLA event does not match the SlaEvent schema: ...
     >>> fake.secrets
     {}
+    >>> apply_seed(fake, {"records": [{"module": "crm", "table": "t", "project_id": "abc"}]})
+    Traceback (most recent call last):
+    ...
+    ValueError: records[0].project_id must be a project number (an integer), got 'abc'
     """
-    _apply(FakeKiketState(), seed)  # a dry run: raises before the fake is touched
+    problem = json_problem(seed, max_depth=MAX_SEED_DEPTH)
+    if problem is not None:
+        raise ValueError(f"the seed cannot be sent as JSON: {problem}")
     with fake.locked():
-        return _apply(fake, seed)
+        plan = _plan(fake, seed)
+        try:
+            _apply(FakeKiketState(), plan)  # a dry run: raises before the fake is touched
+        except RecursionError:
+            raise ValueError("the seed is nested too deeply to check") from None
+        return _apply(fake, plan)
 
 
-def _apply(fake: FakeKiketState, seed: object) -> dict[str, int]:
+_Plan = tuple[
+    dict[tuple[str, str, str], list[dict[str, Any]]],
+    list[dict[str, Any]],
+    dict[str, dict[str, str]],
+]
+
+
+def _plan(fake: FakeKiketState, seed: object) -> _Plan:
+    """Check the shape of ``seed`` (against ``fake``'s stored rows for duplicate ids); the
+    rows per (project, module, table), the SLA events and the secrets to add."""
     data = _mapping(seed, "the seed")
     unknown = sorted(set(data) - set(SEED_KEYS))
     if unknown:
         raise ValueError(f"unknown seed keys {unknown}; expected some of {list(SEED_KEYS)}")
-    counts: dict[str, int] = dict.fromkeys(SEED_KEYS, 0)
+    tables: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    ids: dict[tuple[str, str, str], set[str]] = {}
     for index, group in enumerate(_list(data.get("records", []), "records")):
         where = f"records[{index}]"
         table = _mapping(group, where)
         missing = [key for key in ("module", "table", "project_id") if key not in table]
         if missing:
             raise ValueError(f"{where} needs {', '.join(missing)}")
-        rows = [_mapping(row, f"{where}.rows[]") for row in _list(table.get("rows", []), where)]
-        stored = fake.seed_records(
-            str(table["module"]), str(table["table"]), rows, project_id=table["project_id"]
+        place = (
+            _project_id(table["project_id"], f"{where}.project_id"),
+            _segment(table["module"], f"{where}.module"),
+            _segment(table["table"], f"{where}.table"),
         )
-        counts["records"] += len(stored)
-    events = _list(data.get("sla_events", []), "sla_events")
-    counts["sla_events"] = len(
-        fake.seed_sla_events(_mapping(event, "sla_events[]") for event in events)
-    )
+        seen = ids.setdefault(place, set(fake.tables.get(place, {})))
+        for number, row in enumerate(_list(table.get("rows", []), f"{where}.rows")):
+            what = f"{where}.rows[{number}]"
+            fields = _mapping(row, what)
+            if "id" in fields:
+                key = _segment(fields["id"], f"{what}.id", integer=True)
+                if key in seen:
+                    project, module, name = place
+                    raise ValueError(
+                        f"{what}.id {key[:100]!r} is already taken in {module}/{name} of project "
+                        f"{project} (ids are unique per table)"
+                    )
+                seen.add(key)
+            tables.setdefault(place, []).append(fields)
+    events: list[dict[str, Any]] = []
+    for index, event in enumerate(_list(data.get("sla_events", []), "sla_events")):
+        fields = _mapping(event, f"sla_events[{index}]")
+        if "id" in fields:
+            _segment(fields["id"], f"sla_events[{index}].id", integer=True)
+        events.append(fields)
+    secrets: dict[str, dict[str, str]] = {}
     for extension_id, values in _mapping(data.get("secrets", {}), "secrets").items():
-        named = {str(k): str(v) for k, v in _mapping(values, f"secrets.{extension_id}").items()}
-        fake.seed_secrets(str(extension_id), named)
+        where = f"secrets.{extension_id}"
+        _segment(extension_id, f"secrets: the extension id {extension_id[:100]!r}")
+        named = secrets.setdefault(extension_id, {})
+        for name, value in _mapping(values, where).items():
+            _segment(name, f"{where}: the secret name {name[:100]!r}")
+            named[name] = secret_text(value, f"{where}.{name}")
+    return tables, events, secrets
+
+
+def _apply(fake: FakeKiketState, plan: _Plan) -> dict[str, int]:
+    tables, events, secrets = plan
+    counts: dict[str, int] = dict.fromkeys(SEED_KEYS, 0)
+    for (project, module, table), rows in tables.items():
+        counts["records"] += len(fake.seed_records(module, table, rows, project_id=project))
+    counts["sla_events"] = len(fake.seed_sla_events(events))
+    for extension_id, named in secrets.items():
+        fake.seed_secrets(extension_id, named)
         counts["secrets"] += len(named)
     return counts
 
 
 def load_seed_file(fake: FakeKiket, path: str | Path) -> dict[str, int]:
-    """Seed ``fake`` from a YAML or JSON file; ``OSError`` when it cannot be read,
-    ``ValueError`` when it is not YAML or not a seed (the message names the file)."""
-    text = Path(path).read_text(encoding="utf-8")
-    try:
-        seed = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path} is not YAML: {exc}") from None
+    """Seed ``fake`` from a file: strict JSON when its name ends in ``.json``, else YAML.
+    ``OSError`` when it cannot be read, ``ValueError`` (naming the file) for anything else: over
+    `MAX_SEED_BYTES`, not UTF-8, not JSON or YAML, nested too deeply, or not a seed."""
+    with Path(path).open("rb") as file:
+        raw = file.read(MAX_SEED_BYTES + 1)
+    if len(raw) > MAX_SEED_BYTES:
+        raise ValueError(f"{path} is larger than {MAX_SEED_BYTES // (1024 * 1024)} MiB")
+    seed = _parse(raw, str(path))
     try:
         return apply_seed(fake, seed if seed is not None else {})
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
+
+
+def _parse(raw: bytes, path: str) -> object:
+    """The seed in a file's bytes; ``ValueError`` naming ``path`` when it cannot be read."""
+    if path.lower().endswith(".json"):
+        try:
+            return parse_object(raw)
+        except JSONRuleError as exc:
+            raise ValueError(f"{path}: {str(exc).replace('request body', 'the file')}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+    try:
+        depth = 0
+        for event in yaml.parse(text, Loader=_YAML_LOADER):  # a flat stream: any depth is safe
+            depth += isinstance(event, _OPENED) - isinstance(event, _CLOSED)
+            if depth > MAX_SEED_DEPTH:
+                raise ValueError(f"{path} is nested deeper than {MAX_SEED_DEPTH} levels")
+        return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 -- a safe loader
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path} is not YAML: {exc}") from None
+    except ValueError:
+        raise
+    except Exception as exc:  # whatever else loading raises is a bad file
+        raise ValueError(f"{path} cannot be read as YAML ({type(exc).__name__})") from None
 
 
 def fake_state(fake: FakeKiket) -> dict[str, Any]:
