@@ -3,6 +3,7 @@ and a stalled body, while its own page and scripts on this machine get through."
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from urllib.parse import urlsplit
@@ -82,7 +83,15 @@ def _stalled_post(url: str, path: str, headers: str = "") -> tuple[bytes, float]
             '{"id": "x"'.encode()
         )
         answer = sock.recv(65536)
-        return answer, time.monotonic() - started
+        took = time.monotonic() - started
+        head, _, body = answer.partition(b"\r\n\r\n")
+        length = re.search(rb"content-length: (\d+)", head, re.IGNORECASE)
+        while length is not None and len(body) < int(length[1]):  # the body may come apart
+            more = sock.recv(65536)
+            if not more:
+                break
+            body += more
+        return head + b"\r\n\r\n" + body, took
 
 
 def test_a_stalled_body_to_the_api_is_a_408(served: Served, monkeypatch: pytest.MonkeyPatch):
@@ -100,3 +109,22 @@ def test_a_stalled_delivery_body_gets_the_extensions_own_408_through_the_inspect
     answer, took = _stalled_post(served.url, "/v/v1/webhooks/issue.created")
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert took < 10
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/fake/secrets/com.example.app/API_KEY", b'{"value": "k"}'),
+        ("/fake/records/42/crm/contacts/7", b'{"email": "ada@example.com"}'),
+    ],
+)
+@pytest.mark.parametrize("content_type", [None, "text/plain"])
+def test_a_put_that_is_not_json_is_refused_and_changes_nothing(
+    served: Served, path: str, body: bytes, content_type: str | None
+):
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    answer = served.client.put(path, content=body, headers=headers)
+    assert answer.status_code == 415
+    assert "application/json" in answer.json()["detail"]
+    assert served.fake.secrets == {}
+    assert served.fake.records("crm", "contacts", project_id=42) == []

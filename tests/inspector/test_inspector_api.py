@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
 import httpx
@@ -10,8 +12,9 @@ import pytest
 
 from kiket_sdk._generated.catalogue import EVENT_PAYLOADS, KNOWN_EVENTS
 from kiket_sdk._inspector.api import PREFIX
+from kiket_sdk.testing import signed_headers
 
-from .conftest import API, Served
+from .conftest import API, SECRET, Served
 
 
 def _wait_for_jobs(served: Served, serial: int) -> dict[str, Any]:
@@ -342,3 +345,158 @@ def test_requests_answered_before_the_pipeline_are_journaled_too(served: Served)
     assert missing["answer_headers"]["content-type"].startswith("application/json")
     refused = served.client.post(f"/deliveries/{missing['serial']}/resend", json={"as": "same"})
     assert refused.status_code == 422
+
+
+# -- every body under the extension's own JSON rule ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "body"),
+    [
+        (
+            "/fake/seed",
+            "POST",
+            b'{"records": [{"module": "m", "table": "t", "project_id": 1, "rows": [{"x": NaN}]}]}',
+        ),
+        ("/fake/seed", "POST", b'{"sla_events": [{"issue_id": 7, "state": "s", "x": Infinity}]}'),
+        ("/fake/records/42/crm/contacts/7", "PUT", b'{"score": -Infinity}'),
+        ("/validate", "POST", b'{"event": "acme.gate", "payload": {"x": NaN}}'),
+        ("/validate", "POST", b'{"event": "acme.gate", "payload": {"x": "\\ud800"}}'),
+        ("/send", "POST", b'{"event": "acme.gate", "payload": {"x": NaN}}'),
+        ("/send", "POST", b'{"event": "acme.gate", "payload": {"n": ' + b"9" * 5000 + b"}}"),
+        ("/fake/secrets/com.example.app/K", "PUT", b'{"value": "\\udfff"}'),
+    ],
+)
+def test_a_body_the_extension_would_refuse_as_json_is_a_400(
+    served: Served, path: str, method: str, body: bytes
+):
+    headers = {"Content-Type": "application/json"}
+    answer = served.client.request(method, path, content=body, headers=headers)
+    assert answer.status_code == 400, answer.text
+    detail = answer.json()["detail"]
+    assert "JSON" in detail or "number" in detail
+    assert "sys." not in detail
+    assert "set_int_max_str_digits" not in detail
+    state = served.client.get("/fake")
+    assert state.status_code == 200
+    assert state.json()["records"] == state.json()["sla_events"] == []
+    assert served.client.get("/deliveries").json()["deliveries"] == []
+
+
+@pytest.mark.parametrize(
+    ("record", "key"),
+    [
+        ({"module": "crm", "table": "t", "project_id": "abc"}, "records[0].project_id"),
+        ({"module": "crm", "table": "t", "project_id": True}, "records[0].project_id"),
+        ({"module": "crm", "table": "t", "project_id": 1.5}, "records[0].project_id"),
+        ({"module": "crm", "table": "t", "project_id": 10**25}, "records[0].project_id"),
+        ({"module": "", "table": "t", "project_id": 1}, "records[0].module"),
+        ({"module": "crm", "table": "a/b", "project_id": 1}, "records[0].table"),
+        ({"module": "c?m", "table": "t", "project_id": 1}, "records[0].module"),
+        ({"module": "crm", "table": "t#1", "project_id": 1}, "records[0].table"),
+        ({"module": "crm", "table": "t", "project_id": 1, "rows": {"id": 5}}, "records[0].rows"),
+        (
+            {"module": "crm", "table": "t", "project_id": 1, "rows": [{"id": 5}, {"id": 5}]},
+            "records[0].rows[1].id",
+        ),
+        (
+            {"module": "crm", "table": "t", "project_id": 1, "rows": [{"id": "a/b"}]},
+            "records[0].rows[0].id",
+        ),
+    ],
+)
+def test_a_seed_the_fake_cannot_use_is_a_422_naming_the_key(
+    served: Served, record: dict[str, Any], key: str
+):
+    answer = served.client.post("/fake/seed", json={"records": [record]})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"].startswith(key), answer.json()["detail"]
+    assert served.client.get("/fake").json()["records"] == []
+
+
+def test_seeded_row_ids_are_unique_against_the_rows_already_stored(served: Served):
+    table = {"module": "crm", "table": "t", "project_id": 1}
+    assert served.client.post(
+        "/fake/seed", json={"records": [{**table, "rows": [{}, {}]}]}
+    ).is_success
+    stored = [row["id"] for row in served.fake.records("crm", "t", project_id=1)]
+    again = served.client.post(
+        "/fake/seed", json={"records": [{**table, "rows": [{"id": stored[0]}]}]}
+    )
+    assert again.status_code == 422
+    assert "already taken" in again.json()["detail"]
+    extra = {
+        "records": [{**table, "rows": [{}]}, {**table, "project_id": "1", "rows": [{"id": 99}]}]
+    }
+    assert served.client.post("/fake/seed", json=extra).is_success
+    ids = [row["id"] for row in served.fake.records("crm", "t", project_id=1)]
+    assert len(ids) == len(set(ids)) == 4
+    deleted = served.client.delete(f"/fake/records/1/crm/t/{ids[0]}")
+    assert deleted.status_code == 200
+    assert len(served.fake.records("crm", "t", project_id=1)) == 3
+
+
+@pytest.mark.parametrize("value", [None, 5, True, ["k"]])
+def test_a_seeded_secret_that_is_not_text_is_refused_as_put_refuses_it(
+    served: Served, value: object
+):
+    answer = served.client.post("/fake/seed", json={"secrets": {"com.example.app": {"K": value}}})
+    assert answer.status_code == 422
+    assert (
+        answer.json()["detail"]
+        == f"secrets.com.example.app.K must be text, got {type(value).__name__}"
+    )
+    put = served.client.put("/fake/secrets/com.example.app/K", json={"value": value})
+    assert put.status_code == 422
+    assert served.fake.secrets == {}
+
+
+# -- send and resend: exact serials, the ledger outcome, headers as received ------------------
+
+
+def test_send_and_resend_answer_the_ledger_outcome_and_the_answer_headers(served: Served):
+    sent = served.send("acme.gate", payload={"id": "evt_ledger"})
+    assert sent["ledger"] == "first_run"
+    assert sent["answer_headers"]["content-type"].startswith("application/json")
+    same = served.client.post(f"/deliveries/{sent['serial']}/resend", json={}).json()
+    assert same["ledger"] == "duplicate"
+    assert same["answer_headers"]["x-kiket-duplicate"] == "true"
+    assert served.delivery(same["serial"])["ledger"] == "duplicate"
+
+
+def test_concurrent_identical_sends_each_answer_their_own_serial(served: Served):
+    body = {"event": "acme.gate", "version": "v1", "payload": {"note": "same"}}
+    answers: list[dict[str, Any]] = []
+
+    def post() -> None:
+        with httpx.Client(base_url=served.client.base_url, timeout=20.0) as client:
+            answers.append(client.post("/send", json=body).json())
+
+    with served.fake.locked():  # the handlers wait on the fake: all three sends are in flight
+        threads = [threading.Thread(target=post) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)
+    for thread in threads:
+        thread.join(20)
+    serials = [answer["serial"] for answer in answers]
+    assert len(set(serials)) == 3, answers
+    listed = served.client.get("/deliveries").json()["deliveries"]
+    assert sorted(serials) == sorted(entry["serial"] for entry in listed)
+
+
+def test_resend_same_bytes_sends_a_non_ascii_header_as_received(served: Served):
+    body = b'{"id": "evt_latin", "note": "x"}'
+    headers = signed_headers(SECRET, body, version="v1")
+    sent = [(name.encode(), value.encode()) for name, value in headers.items()]
+    sent.append((b"x-kiket-event-version", "v1\u00e9".encode("latin-1")))
+    sent = [pair for pair in sent if pair[0].lower() != b"x-kiket-event-version"] + sent[-1:]
+    httpx.post(served.url + "/webhooks/acme.gate", content=body, headers=sent)
+    [first] = served.client.get("/deliveries").json()["deliveries"]
+    assert first["request"]["headers"]["x-kiket-event-version"] == "v1\u00e9"
+    for mode in ("same", "new"):
+        answer = served.client.post(f"/deliveries/{first['serial']}/resend", json={"as": mode})
+        assert answer.status_code == 200, answer.text
+        again = served.delivery(answer.json()["serial"])
+        if mode == "same":
+            assert again["request"]["headers"]["x-kiket-event-version"] == "v1\u00e9"

@@ -14,12 +14,18 @@ GET      ``/api/events``                             the catalogue (`catalogue.E
 POST     ``/api/send``                               ``{"event", "version", "payload"}``: the
                                                      payload is checked (`EventCatalogue.check`:
                                                      422 with the errors), signed and delivered;
-                                                     answers ``{"status", "answer", "serial"}``
-POST     ``/api/deliveries/{serial}/resend``         ``{"as": "same"}`` posts the same bytes and
-                                                     headers again (the ledger's duplicate path);
+                                                     answers ``{"status", "answer",
+                                                     "answer_headers", "serial", "ledger"}``:
+                                                     the extension's answer, and the delivery's
+                                                     journal serial and ledger outcome (``null``
+                                                     when the journal has no entry for it)
+POST     ``/api/deliveries/{serial}/resend``         ``{"as": "same"}`` (also ``{}``: the
+                                                     default) posts the same bytes and headers
+                                                     again (the ledger's duplicate path);
                                                      ``{"as": "new"}`` gives the body a new ``id``
                                                      and signs it afresh (422 for a request
-                                                     answered outside the pipeline)
+                                                     answered outside the pipeline); answers as
+                                                     ``send`` does
 POST     ``/api/validate``                           ``{"event", "version", "payload"}``: the
                                                      check ``send`` runs, without sending:
                                                      ``{"valid": true}`` or ``{"valid": false,
@@ -37,11 +43,13 @@ DELETE   ``/api/fake/secrets/{extension_id}/{name}`` deletes the secret (404 whe
 DELETE   ``/api/fake/sla_events/{event_id}``         deletes the SLA event (404 when unknown)
 =======  ==========================================  ===========================================
 
-Every refusal is JSON, ``{"detail": text}`` (plus ``errors`` for an invalid payload): 400 for a
-body that is not a JSON object, 403 for a request another site could have made
-(`cross_site.CrossSiteGuard`: a DNS-name ``Host``, a foreign ``Origin``), 404 for an unknown
-delivery, event or object, 405 for a wrong method, 408 for a body that stalls
-(`BODY_SECONDS`), 413 for a body over 1 MiB, 415 for a ``POST`` that is not
+Every body is read with the extension's own JSON rule (`json_codec.parse_object`: strict RFC
+8259, no ``NaN``/``Infinity``, no lone surrogates), so what ``validate`` passes the extension
+can read. Every refusal is JSON, ``{"detail": text}`` (plus ``errors`` for an invalid
+payload): 400 for a body that is not a JSON object under that rule, 403 for a request another
+site could have made (`cross_site.CrossSiteGuard`: a DNS-name ``Host``, a foreign ``Origin``),
+404 for an unknown delivery, event or object, 405 for a wrong method, 408 for a body that
+stalls (`BODY_SECONDS`), 413 for a body over 1 MiB, 415 for a ``POST`` or ``PUT`` not sent as
 ``application/json``, 422 for values of the wrong type or shape.
 
 ``GET /_kiket/inspector/`` is the page (``page/``: HTML, CSS and JavaScript shipped in the
@@ -49,8 +57,10 @@ package, no framework, nothing fetched from elsewhere); it uses only this API.
 
 An entry is `JournalEntry.as_json`. Deliveries are posted to the extension over HTTP at
 ``extension_url`` (the dev server itself, on loopback), so they go through exactly the path a
-real delivery takes. The event stream sends a ``: connected`` comment first and a ``: ping``
-comment every 15 seconds of silence; it ends when ``stopping()`` turns true.
+real delivery takes; each carries a `SEND_HEADER` with a fresh token, which finds its journal
+entry exactly (however many run at once). The event stream sends a ``: connected`` comment
+first and a ``: ping`` comment every 15 seconds of silence; it ends when ``stopping()`` turns
+true.
 """
 
 from __future__ import annotations
@@ -71,16 +81,16 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from kiket_sdk._delivery.json_codec import JSONRuleError, dump, parse_object
 from kiket_sdk._delivery.request import webhook_path
 from kiket_sdk._inspector import editing
 from kiket_sdk._inspector.catalogue import EventCatalogue
 from kiket_sdk._inspector.cross_site import CrossSiteGuard
 from kiket_sdk._inspector.journal import DeliveryJournal, JournalEntry
 from kiket_sdk._inspector.seeding import apply_seed, fake_state
-from kiket_sdk._json_shapes import is_json_object
 from kiket_sdk.testing import FakeKiket, signed_headers
 
-__all__ = ["BODY_SECONDS", "MAX_BODY_BYTES", "PREFIX", "inspector_app"]
+__all__ = ["BODY_SECONDS", "MAX_BODY_BYTES", "PREFIX", "SEND_HEADER", "inspector_app"]
 
 PREFIX = "/_kiket/inspector"
 """Where ``kiket-sdk dev`` serves the inspector, next to the extension's own routes."""
@@ -90,6 +100,10 @@ MAX_BODY_BYTES = 1024 * 1024
 
 BODY_SECONDS = 10.0
 """How long the API waits for a whole request body (408 beyond: a stalled client)."""
+
+SEND_HEADER = "x-kiket-inspector-send"
+"""The request header ``send`` and ``resend`` add to each delivery (a fresh random token), by
+which they find its journal entry, however many deliveries run at once."""
 
 _PING_SECONDS = 15.0
 _STOP_POLL_SECONDS = 0.25
@@ -125,7 +139,9 @@ async def _refused(request: Request, exc: Exception) -> Response:
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
-    """The request's JSON object body; `_RefusedError` (413, 400) saying what is wrong with it."""
+    """The request's JSON object body, read with the rule the extension reads deliveries with
+    (`json_codec.parse_object`: strict RFC 8259, so no ``NaN``, no lone surrogate, nothing the
+    extension would refuse); `_RefusedError` (408, 413, 400) saying what is wrong with it."""
     body = bytearray()
     try:
         async with asyncio.timeout(BODY_SECONDS):
@@ -136,12 +152,9 @@ async def _json_object(request: Request) -> dict[str, Any]:
     except TimeoutError:
         raise _RefusedError(408, f"the body did not arrive within {BODY_SECONDS} s") from None
     try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise _RefusedError(400, f"the body is not JSON: {str(exc)[:200]}") from None
-    if not is_json_object(data):
-        raise _RefusedError(400, f"the body must be a JSON object, got {type(data).__name__}")
-    return data
+        return parse_object(bytes(body))  # the extension's own rule: strict RFC 8259
+    except JSONRuleError as exc:
+        raise _RefusedError(400, str(exc).replace("request body", "the body", 1)) from None
 
 
 def _text(data: dict[str, Any], key: str, default: str | None = None) -> str:
@@ -161,6 +174,21 @@ def _entry(journal: DeliveryJournal, request: Request) -> JournalEntry:
     if entry is None:
         raise _RefusedError(404, "no such delivery (unknown, or dropped from the journal)")
     return entry
+
+
+def _header_bytes(text: str) -> bytes:
+    """A header name or value as sent: journaled headers were decoded as latin-1, so this gives
+    back their very bytes; text beyond latin-1 (a version from a percent-decoded path) as UTF-8."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
+def _sent_with(entry: dict[str, Any], token: str) -> bool:
+    """Whether a journal entry is the request `SEND_HEADER` ``token`` was sent with."""
+    headers: dict[str, str] = entry["request"]["headers"]
+    return any(name.lower() == SEND_HEADER and value == token for name, value in headers.items())
 
 
 def _never() -> bool:
@@ -190,24 +218,34 @@ def inspector_app(
     async def deliver(
         event: str, version: str | None, body: bytes, headers: dict[str, str]
     ) -> JSONResponse:
-        sent = body.decode("utf-8", errors="replace")
-        newest = max((entry["serial"] for entry in journal.entries()), default=0)
+        """Post a delivery to the extension; answers its status, answer text and headers, and
+        the journal's serial and ledger outcome for it (found by `SEND_HEADER`)."""
+        token = uuid.uuid4().hex
+        sent = [(_header_bytes(name), _header_bytes(value)) for name, value in headers.items()]
+        sent.append((SEND_HEADER.encode("ascii"), token.encode("ascii")))
         try:
             async with httpx.AsyncClient(timeout=30.0) as client:
                 answer = await client.post(
-                    base + webhook_path(event, version), content=body, headers=headers
+                    base + webhook_path(event, version), content=body, headers=sent
                 )
         except httpx.TransportError as exc:
             return _problem(502, f"cannot reach the extension at {base}: {exc!r}")
-        serial = next(
-            (
-                entry["serial"]
-                for entry in journal.entries()
-                if entry["serial"] > newest and entry["request"]["body"] == sent
-            ),
+        entry = next(
+            (item for item in journal.entries() if _sent_with(item, token)),
             None,
         )
-        return JSONResponse({"status": answer.status_code, "answer": answer.text, "serial": serial})
+        return JSONResponse(
+            {
+                "status": answer.status_code,
+                "answer": answer.text,
+                "answer_headers": {
+                    name.decode("latin-1").lower(): value.decode("latin-1")
+                    for name, value in answer.headers.raw
+                },
+                "serial": None if entry is None else entry["serial"],
+                "ledger": None if entry is None else entry["ledger"],
+            }
+        )
 
     def send_parts(data: dict[str, Any]) -> tuple[str, str, object]:
         """The event, version and payload of a send or validate body (the event's template when
@@ -287,19 +325,19 @@ def inspector_app(
         if mode != "new":
             raise _RefusedError(400, f'"as" must be "same" or "new", got {str(mode)[:100]!r}')
         try:
-            payload = json.loads(entry.body)
-        except (ValueError, RecursionError):
+            payload = parse_object(entry.body)
+        except JSONRuleError:
             raise _RefusedError(
-                422, "the delivery's body is not JSON; only its same bytes can go"
+                422, "the delivery's body is not a JSON object; only its same bytes can go"
             ) from None
-        if is_json_object(payload):
-            payload["id"] = f"evt_{uuid.uuid4().hex}"
+        payload["id"] = f"evt_{uuid.uuid4().hex}"
         body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         headers = signed_headers(secret, body, version=entry.version)
         return await deliver(entry.event, entry.version, body, headers)
 
     async def read_fake(request: Request) -> Response:
-        return JSONResponse(fake_state(fake))
+        # strict JSON whatever the fake holds (a non-finite float as null): never a 500
+        return Response(dump(fake_state(fake)), media_type="application/json")
 
     async def seed_fake(request: Request) -> Response:
         data = await _json_object(request)

@@ -9,9 +9,10 @@ sites out (ASGI middleware in front of the inspector's routes):
   the inspector. 403 otherwise.
 * **Origin**, when the browser sends one (every cross-origin request and every ``POST``), must
   be this very origin, ``http://`` + ``Host``: cross-site request forgery. 403 otherwise.
-* A ``POST`` must be ``Content-Type: application/json``: a page elsewhere can send a form or
-  ``text/plain`` without the browser asking first (a CORS "simple request"), but not JSON.
-  415 otherwise. (``PUT`` and ``DELETE`` are never simple requests.)
+* A request carrying a body (``POST``, ``PUT``) must be ``Content-Type: application/json``: a
+  page elsewhere can send a form or ``text/plain`` without the browser asking first (a CORS
+  "simple request"), but not JSON. 415 otherwise. (A ``PUT`` is never a simple request; it is
+  held to the same rule so that every body the API reads is declared as what it is.)
 
 Refusals are ``{"detail": text}`` like the rest of the API (`api`).
 
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["CrossSiteGuard"]
+
+_WITH_BODY = ("POST", "PUT")
+"""The methods whose body the API reads: only as ``application/json``."""
 
 
 def _hostname(host: str) -> str:
@@ -63,7 +67,7 @@ def _refusal(scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
     origin = headers.get("origin")
     if origin is not None and origin != f"http://{host}":
         return 403, "a request from another origin (only the inspector's own page may call it)"
-    if scope["method"] == "POST":
+    if scope["method"] in _WITH_BODY:
         media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type != "application/json":
             return 415, "the body must be sent as Content-Type: application/json"
