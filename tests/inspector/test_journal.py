@@ -60,7 +60,8 @@ def test_answer_headers_and_who_made_each_outbound_call_are_kept() -> None:
     observers = DeliveryObservers()
     observers.add(journal)
     observed = observers.start("issue.created", "v1", {}, b"{}")
-    observed.emit(OutboundCall(observed, "GET", "http://k/a", "/a", 200, None, None, 0, 0.1))
+    listed = "http://k/a?filters=%7B%7D&limit=5&project_id=42"
+    observed.emit(OutboundCall(observed, "GET", listed, "/a", 200, None, None, 0, 0.1))
     duplicate = {"x-kiket-duplicate": "true", "content-type": "application/json"}
     observed.emit(DeliveryEnded(observed, 200, b"{}", "evt_1", 0.2, jobs=1, headers=duplicate))
     observed.emit(DeferredStarted(observed, "app.notify", 1, 0.3))
@@ -74,6 +75,7 @@ def test_answer_headers_and_who_made_each_outbound_call_are_kept() -> None:
         ("/a", None, None),
         ("/b", 1, "app.notify"),
     ]
+    assert [call["query"] for call in calls] == ["filters=%7B%7D&limit=5&project_id=42", ""]
 
 
 def test_the_oldest_delivery_is_dropped_past_capacity_and_late_records_are_ignored() -> None:

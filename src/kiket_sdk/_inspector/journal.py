@@ -30,7 +30,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from kiket_sdk.observation import (
     DeferredEnded,
@@ -103,7 +103,8 @@ class JournalEntry:
     the outbound calls and deferred jobs, in arrival order,
     as JSON-ready dicts with a ``kind`` (``"outbound"``, ``"deferred_started"``,
     ``"deferred_ended"``) and ``at`` (seconds since the delivery started); an outbound call
-    names who made it: ``job`` and ``job_function`` (``None`` for the handler itself).
+    has its ``path`` and ``query`` (the URL's query string, ``""`` for none) and names who
+    made it: ``job`` and ``job_function`` (``None`` for the handler itself).
     """
 
     serial: int
@@ -297,6 +298,7 @@ class DeliveryJournal:
                     "at": record.started_at - entry.started_at,
                     "method": record.method,
                     "path": record.path,
+                    "query": urlsplit(record.url).query,
                     "status": record.status,
                     "error": record.error,
                     "resend_count": record.resend_count,
