@@ -194,3 +194,132 @@ def test_a_request_answered_before_the_pipeline_appears_in_the_list(served: Serv
     assert "GET /v/v1/webhooks/issue.created" in row.inner_text()
     row.click()
     assert page.is_disabled("#resend-same")
+
+
+def _errors_of(page: Page) -> list[str]:
+    """The page's uncaught errors, collected from now on."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+@pytest.mark.parametrize(
+    ("status", "body"), [(500, "Internal Server Error"), (200, "NaN"), (502, "<html>bad</html>")]
+)
+def test_the_page_survives_an_answer_of_its_api_that_is_not_json(
+    served: Served, page: Page, status: int, body: str
+):
+    errors = _errors_of(page)
+    _open(served, page)
+    page.route(
+        "**/api/fake",
+        lambda route: route.fulfill(status=status, body=body, content_type="text/plain"),
+    )
+    page.route(
+        "**/api/send",
+        lambda route: route.fulfill(status=status, body=body, content_type="text/plain"),
+    )
+    page.click("#fake-refresh")
+    shown = page.wait_for_selector("#fake-state-error.bad")
+    assert shown is not None
+    assert str(status) in shown.inner_text()
+    assert body[:5] in shown.inner_text()
+    page.click("#send-button")
+    result = page.wait_for_selector("#send-result.bad")
+    assert result is not None
+    assert str(status) in result.inner_text()
+    assert errors == []
+
+
+def test_send_twice_makes_two_deliveries_and_says_the_ledger_outcome(served: Served, page: Page):
+    _open(served, page)
+    page.select_option("#send-event", label="★ acme.gate@v1 (not in the spec)")
+    page.fill("#send-payload", '{"id": "evt_once", "note": "x"}')
+    page.wait_for_selector("#send-button[data-state=valid]")
+    page.click("#send-button")
+    page.wait_for_function(
+        "document.querySelector('#send-result').textContent.includes('ledger: first_run')"
+    )
+    assert "evt_once" in page.inner_text("#detail-title")  # the new delivery is selected
+    fresh = json.loads(page.input_value("#send-payload"))
+    assert fresh["id"].startswith("evt_")
+    assert fresh["id"] != "evt_once"
+    assert fresh["note"] == "x"
+    assert "Resend same bytes" in page.inner_text("#send-result")
+    page.wait_for_selector("#send-button[data-state=valid]")
+    page.click("#send-button")
+    page.wait_for_function(
+        f"document.querySelector('#detail-title').textContent.includes('{fresh['id']}')"
+    )
+    assert "ledger: first_run" in page.inner_text("#send-result")
+    assert page.locator("#deliveries tr[data-ledger='first_run']").count() == 2
+
+
+def test_errors_are_shown_next_to_the_record_control_that_caused_them(served: Served, page: Page):
+    _open(served, page)
+    served.fake.seed_records("crm", "gates", [{"id": 1, "open": False}], project_id=42)
+    page.click("#fake-refresh")
+    row = "#fake-records tr[data-record='42/crm/gates/1']"
+    page.click(row + " button.edit")
+    page.fill("#fake-records textarea.record-json", "{oops")
+    page.click("#fake-records button.save")
+    error = page.wait_for_selector("#fake-records .inline-error")
+    assert error is not None
+    assert "not JSON" in error.inner_text()
+    assert error.is_visible()
+    page.fill("#fake-records textarea.record-json", "[1]")  # JSON, but the API refuses it
+    page.click("#fake-records button.save")
+    page.wait_for_function(
+        "document.querySelector('#fake-records .inline-error').textContent.includes('error 400')"
+    )
+    assert page.inner_text("#fake-result") == ""  # nothing far below
+
+
+def test_the_json_syntax_error_names_its_position_once(served: Served, page: Page):
+    _open(served, page)
+    page.fill("#send-payload", '{\n  "a": 1\n\n')
+    syntax = page.wait_for_selector("#send-errors li")
+    assert syntax is not None
+    assert syntax.inner_text().lower().count("line") == 1, syntax.inner_text()
+
+
+def test_bidi_controls_in_deliveries_and_the_fake_are_shown_escaped(served: Served, page: Page):
+    _open(served, page)
+    tricky = "admin\u202e\u2066 // not really"
+    served.send("acme.gate", payload={"note": tricky})
+    served.fake.seed_records("crm", "notes", [{"id": 1, "text": tricky}], project_id=42)
+    served.fake.seed_secrets("com.example.app", {"K": tricky})
+    page.click("#fake-refresh")
+    row = page.wait_for_selector("#deliveries tr[data-status]")
+    assert row is not None
+    row.click()
+    page.wait_for_function("document.querySelector('#detail-body').textContent.includes('admin')")
+    for selector in ("#detail-body", "#fake-records", "#fake-secrets code.escaped"):
+        text = page.text_content(selector) or ""
+        assert "\\u202e\\u2066" in text, (selector, text)
+        assert "\u202e" not in text
+        assert "\u2066" not in text
+
+
+def test_the_delivery_list_scrolls_on_its_own(served: Served, page: Page):
+    _open(served, page)
+    for number in range(40):
+        served.send("acme.gate", payload={"id": f"evt_many_{number}"})
+    page.wait_for_function("document.querySelectorAll('#deliveries tr').length === 40")
+    scrolls = "(e) => e.scrollHeight > e.clientHeight && getComputedStyle(e).overflowY === 'auto'"
+    assert page.eval_on_selector("#delivery-list", scrolls)
+    page.click("#deliveries tr:last-child")
+    assert page.eval_on_selector(
+        "#detail", "(e) => e.getBoundingClientRect().top < window.innerHeight"
+    )
+
+
+def test_the_timeline_shows_an_outbound_call_with_its_query(served: Served, page: Page):
+    _open(served, page)
+    served.send("acme.gate", payload={})
+    row = page.wait_for_selector("#deliveries tr[data-status]")
+    assert row is not None
+    row.click()
+    outbound = page.wait_for_selector("#detail-timeline li.outbound")
+    assert outbound is not None
+    assert "GET /api/v1/ext/custom_data/crm/gates?project_id=42" in outbound.inner_text()

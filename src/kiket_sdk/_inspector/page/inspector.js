@@ -1,5 +1,6 @@
 // The delivery inspector page: plain DOM, no framework, no network beyond this server.
-// Every text from a delivery is set with textContent, never parsed as HTML.
+// Every text from a delivery is set with textContent, never parsed as HTML, and shown with
+// its bidirectional control characters escaped (visible), so no text can reorder what follows.
 "use strict";
 
 const api = new URL("api/", document.baseURI).href;
@@ -9,25 +10,46 @@ let selected = null;
 
 function $(id) { return document.getElementById(id); }
 
+// One call to the inspector's API: {ok, status, data}, never a throw. An answer that is not a
+// JSON object (a proxy's page, a server error in plain text) or no answer at all is not ok,
+// with data.detail saying the status and the start of the text.
 async function call(path, body, method) {
   const init = {method: method ?? (body === undefined ? "GET" : "POST")};
   if (body !== undefined) {
     init.headers = {"Content-Type": "application/json"};
     init.body = JSON.stringify(body);
   }
-  const answer = await fetch(api + path, init);
-  const data = await answer.json();
+  let answer, text;
+  try {
+    answer = await fetch(api + path, init);
+    text = await answer.text();
+  } catch (error) {
+    return {ok: false, status: 0, data: {detail: "no answer from the inspector: " + error.message}};
+  }
+  let data = null;
+  try { data = JSON.parse(text); } catch (error) { /* not JSON: described below */ }
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    const detail = answer.status + " " + answer.statusText + ", not a JSON object: " + text.slice(0, 500);
+    return {ok: false, status: answer.status, data: {detail}};
+  }
   return {ok: answer.ok, status: answer.status, data};
+}
+
+// Bidirectional control characters (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F) shown as
+// \u escapes: in JSON text that is the same string, and elsewhere it shows what is there.
+const BIDI = /[\u202a-\u202e\u2066-\u2069\u200e\u200f]/g;
+function visible(text) {
+  return String(text).replace(BIDI, (char) => "\\u" + char.charCodeAt(0).toString(16).padStart(4, "0"));
 }
 
 function pretty(text) {
   if (text === null || text === undefined) return "";
-  try { return JSON.stringify(JSON.parse(text), null, 2); } catch (error) { return text; }
+  try { return visible(JSON.stringify(JSON.parse(text), null, 2)); } catch (error) { return visible(text); }
 }
 
 function cell(row, text, className) {
   const td = document.createElement("td");
-  td.textContent = text === null || text === undefined ? "…" : String(text);
+  td.textContent = text === null || text === undefined ? "…" : visible(text);
   if (className) td.className = className;
   row.appendChild(td);
 }
@@ -76,7 +98,8 @@ function timelineItem(item) {
   if (item.kind === "outbound") {
     li.className = "outbound";
     const head = document.createElement("div");
-    head.textContent = at + item.method + " " + item.path + " → " + (item.status ?? item.error)
+    const target = item.path + (item.query ? "?" + item.query : "");
+    head.textContent = at + item.method + " " + visible(target) + " → " + (item.status ?? item.error)
       + (item.resend_count ? " (retry " + item.resend_count + ")" : "");
     const by = document.createElement("span");
     by.className = "by";
@@ -90,9 +113,9 @@ function timelineItem(item) {
     answer.textContent = pretty(item.response_body);
     li.append(head, request, answer);
   } else if (item.kind === "deferred_started") {
-    li.textContent = at + "deferred job " + item.job + " started: " + item.function;
+    li.textContent = at + "deferred job " + item.job + " started: " + visible(item.function);
   } else {
-    li.textContent = "deferred job " + item.job + " ended" + (item.error ? " with " + item.error : "")
+    li.textContent = "deferred job " + item.job + " ended" + (item.error ? " with " + visible(item.error) : "")
       + " after " + (item.duration * 1000).toFixed(1) + " ms";
   }
   return li;
@@ -100,36 +123,51 @@ function timelineItem(item) {
 
 function showDetail(entry) {
   $("detail").hidden = false;
-  $("detail-title").textContent = entry.answered_by === "routing"
+  $("detail-title").textContent = visible(entry.answered_by === "routing"
     ? "#" + entry.serial + " " + entry.method + " " + entry.path + " (answered before the delivery pipeline)"
     : "#" + entry.serial + " " + entry.event + "@" + entry.version
-      + (entry.delivery_id ? " (" + entry.delivery_id + ")" : "");
+      + (entry.delivery_id ? " (" + entry.delivery_id + ")" : ""));
   $("resend-same").disabled = $("resend-new").disabled = entry.answered_by === "routing";
-  $("detail-headers").textContent = Object.entries(entry.request.headers)
-    .map(([name, value]) => name + ": " + value).join("\n");
+  $("detail-headers").textContent = visible(Object.entries(entry.request.headers)
+    .map(([name, value]) => name + ": " + value).join("\n"));
   $("detail-body").textContent = pretty(entry.request.body);
-  $("detail-answer-headers").textContent = (entry.status ?? "…") + "\n"
-    + Object.entries(entry.answer_headers ?? {}).map(([name, value]) => name + ": " + value).join("\n");
+  $("detail-answer-headers").textContent = visible((entry.status ?? "…") + "\n"
+    + Object.entries(entry.answer_headers ?? {}).map(([name, value]) => name + ": " + value).join("\n"));
   $("detail-answer").textContent = pretty(entry.answer);
   $("detail-timeline").replaceChildren(...entry.timeline.map(timelineItem));
 }
 
-function select(serial) {
+// Select a delivery; one not listed yet (its stream event is still on the way) is fetched.
+async function select(serial) {
   selected = serial;
   for (const {row, entry} of rows.values()) row.classList.toggle("selected", entry.serial === serial);
-  showDetail(rows.get(serial).entry);
+  const known = rows.get(serial);
+  if (known) { showDetail(known.entry); return; }
+  const result = await call("deliveries/" + encodeURIComponent(serial));
+  if (result.ok && !rows.has(serial)) showRow(result.data);
 }
 
-function showResult(target, result) {
+function showResult(target, result, summary) {
   target.className = "result " + (result.ok ? "ok" : "bad");
-  target.textContent = JSON.stringify(result.data, null, 2);
+  const data = result.ok || result.data.detail === undefined ? JSON.stringify(result.data, null, 2)
+    : (result.status ? "error " + result.status + ": " : "") + result.data.detail
+      + (result.data.errors ? "\n" + JSON.stringify(result.data.errors, null, 2) : "");
+  target.textContent = visible(summary ? summary + "\n" + data : data);
+}
+
+// The result line of a send or resend: the extension's status and the ledger's outcome first.
+function deliveredSummary(result, note) {
+  if (!result.ok) return "";
+  const data = result.data;
+  return "answered " + data.status + " · ledger: " + (data.ledger ?? "not reached")
+    + (data.serial ? " · delivery #" + data.serial : "") + (note ? "\n" + note : "");
 }
 
 async function resend(mode) {
   if (selected === null) return;
-  const result = await call("deliveries/" + selected + "/resend", {as: mode});
-  showResult($("send-result"), result);
-  if (result.ok && result.data.serial) select(result.data.serial);
+  const result = await call("deliveries/" + encodeURIComponent(selected) + "/resend", {as: mode});
+  showResult($("send-result"), result, deliveredSummary(result));
+  if (result.ok && result.data.serial) await select(result.data.serial);
 }
 
 // -- sending ------------------------------------------------------------------------------------
@@ -163,7 +201,7 @@ function parsedPayload() {
   try { return {payload: JSON.parse(text)}; } catch (error) {
     const at = /position (\d+)/.exec(error.message);
     let where = "";
-    if (at) {
+    if (at && !/line \d+/.test(error.message)) {  // newer browsers name the line themselves
       const before = text.slice(0, Number(at[1])).split("\n");
       where = " (line " + before.length + ", column " + (before[before.length - 1].length + 1) + ")";
     }
@@ -201,7 +239,21 @@ async function send() {
   }
   const result = await call("send", {event: item.event, version: item.version, payload: parsed.payload});
   if (result.data.errors) showErrors(modelErrors(result.data.errors), "invalid");
-  showResult($("send-result"), result);
+  showResult($("send-result"), result, deliveredSummary(result, result.ok ? freshId(parsed.payload) : ""));
+  if (result.ok && result.data.serial) await select(result.data.serial);
+}
+
+// After a send, a payload object with a text id gets a fresh evt_... id, so pressing Send again
+// is a new delivery rather than the ledger's duplicate path; says so (the result line's note).
+function freshId(payload) {
+  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) return "";
+  if (typeof payload.id !== "string") return "";
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  const id = "evt_" + Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  $("send-payload").value = JSON.stringify({...payload, id}, null, 2);
+  checkSoon();
+  return "the payload's id is now " + id + ", so sending again is a new delivery"
+    + " (Resend same bytes shows the duplicate path)";
 }
 
 // -- the fake's state -----------------------------------------------------------------------------
@@ -243,22 +295,42 @@ function none(text) {
 function valueCell(row, value) {
   const td = document.createElement("td");
   const code = document.createElement("code");
-  code.textContent = value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value);
+  code.textContent = visible(value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value));
   td.appendChild(code);
   row.appendChild(td);
   return td;
 }
 
-async function change(path, body, method) {
+// An error shown next to the control that caused it (cleared by the next success there).
+function inlineError(place) {
+  let element = place.querySelector(":scope > .inline-error");
+  if (!element) {
+    element = document.createElement("span");
+    element.className = "inline-error";
+    element.setAttribute("role", "alert");
+    place.appendChild(element);
+  }
+  return element;
+}
+
+function showInline(place, text) {
+  inlineError(place).textContent = visible(text);
+}
+
+// A change to the fake; a refusal is shown in ``place`` (next to the button pressed).
+async function change(path, body, method, place) {
   const result = await call(path, body, method);
-  showResult($("fake-result"), result);
+  showInline(place, result.ok ? "" : "error " + result.status + ": " + result.data.detail);
   return result.ok;
+}
+
+function segments(...parts) {
+  return parts.map((part) => encodeURIComponent(String(part))).join("/");
 }
 
 function recordRow(group, columns, record) {
   const row = document.createElement("tr");
-  const path = "fake/records/" + [group.project_id, group.module, group.table, record.id]
-    .map((part) => encodeURIComponent(String(part))).join("/");
+  const path = "fake/records/" + segments(group.project_id, group.module, group.table, record.id);
   row.dataset.record = [group.project_id, group.module, group.table, record.id].join("/");
   for (const column of columns) valueCell(row, record[column]);
   const actions = document.createElement("td");
@@ -267,7 +339,7 @@ function recordRow(group, columns, record) {
     const editor = document.createElement("textarea");
     editor.className = "record-json";
     editor.rows = 4;
-    editor.value = JSON.stringify(fields, null, 2);
+    editor.value = visible(JSON.stringify(fields, null, 2));  // same JSON, controls escaped
     const cell = document.createElement("td");
     cell.colSpan = columns.length;
     cell.appendChild(editor);
@@ -276,10 +348,10 @@ function recordRow(group, columns, record) {
     const save = button("Save", "save", async () => {
       let fieldsEdited;
       try { fieldsEdited = JSON.parse(editor.value); } catch (error) {
-        showResult($("fake-result"), {ok: false, data: {detail: "not JSON: " + error.message}});
+        showInline(actions, "not JSON: " + error.message);
         return;
       }
-      if (await change(path, fieldsEdited, "PUT")) await close();
+      if (await change(path, fieldsEdited, "PUT", actions)) await close();
     });
     const cancel = button("Cancel", "cancel", close);
     actions.replaceChildren(save, cancel);
@@ -287,7 +359,7 @@ function recordRow(group, columns, record) {
     editor.focus();
   });
   const remove = button("Delete", "delete", async () => {
-    if (await change(path, undefined, "DELETE")) await refreshFake();
+    if (await change(path, undefined, "DELETE", actions)) await refreshFake();
   });
   actions.append(edit, remove);
   row.appendChild(actions);
@@ -298,7 +370,7 @@ function showRecords(groups) {
   const parts = [];
   for (const group of groups) {
     const title = document.createElement("h4");
-    title.textContent = group.module + " / " + group.table + " · project " + group.project_id;
+    title.textContent = visible(group.module + " / " + group.table + " · project " + group.project_id);
     const columns = ["id", ...new Set(group.rows.flatMap((record) => Object.keys(record)).filter((key) => key !== "id"))];
     parts.push(title, group.rows.length
       ? table([...columns, ""], group.rows.map((record) => recordRow(group, columns, record)))
@@ -313,7 +385,7 @@ function showSecrets(secrets) {
     for (const [name, value] of Object.entries(values)) {
       const row = document.createElement("tr");
       row.dataset.secret = extension + "/" + name;
-      const path = "fake/secrets/" + encodeURIComponent(extension) + "/" + encodeURIComponent(name);
+      const path = "fake/secrets/" + segments(extension, name);
       valueCell(row, extension);
       valueCell(row, name);
       const cell = document.createElement("td");
@@ -324,12 +396,18 @@ function showSecrets(secrets) {
       input.addEventListener("focus", () => { openEditors += 1; });
       input.addEventListener("blur", () => { openEditors -= 1; });
       cell.appendChild(input);
+      if (visible(value) !== value) {  // the input shows the raw text: show it escaped too
+        const escaped = document.createElement("code");
+        escaped.className = "escaped";
+        escaped.textContent = visible(value);
+        cell.appendChild(escaped);
+      }
       row.appendChild(cell);
       const actions = document.createElement("td");
       actions.append(
-        button("Save", "save", () => change(path, {value: input.value}, "PUT")),
+        button("Save", "save", () => change(path, {value: input.value}, "PUT", actions)),
         button("Delete", "delete", async () => {
-          if (await change(path, undefined, "DELETE")) await refreshFake();
+          if (await change(path, undefined, "DELETE", actions)) await refreshFake();
         }),
       );
       row.appendChild(actions);
@@ -347,7 +425,7 @@ function showSlaEvents(events) {
     for (const column of columns) valueCell(row, event[column]);
     const actions = document.createElement("td");
     actions.appendChild(button("Delete", "delete", async () => {
-      if (await change("fake/sla_events/" + encodeURIComponent(String(event.id)), undefined, "DELETE")) await refreshFake();
+      if (await change("fake/sla_events/" + segments(event.id), undefined, "DELETE", actions)) await refreshFake();
     }));
     row.appendChild(actions);
     return row;
@@ -368,12 +446,18 @@ function showLoggedEvents(events) {
 
 async function refreshFake() {
   if (openEditors > 0) return;
-  const state = (await call("fake")).data;
+  const result = await call("fake");
   if (openEditors > 0) return;
-  showRecords(state.records);
-  showSecrets(state.secrets);
-  showSlaEvents(state.sla_events);
-  showLoggedEvents(state.logged_events);
+  if (!result.ok) {
+    showResult($("fake-state-error"), result);
+    return;
+  }
+  $("fake-state-error").textContent = "";
+  const state = result.data;
+  showRecords(state.records ?? []);
+  showSecrets(state.secrets ?? {});
+  showSlaEvents(state.sla_events ?? []);
+  showLoggedEvents(state.logged_events ?? []);
 }
 
 async function seed() {
@@ -408,7 +492,9 @@ function listen() {
   const stream = new EventSource(api + "stream");
   stream.onopen = () => { $("stream-state").textContent = "live"; };
   stream.onerror = () => { $("stream-state").textContent = "reconnecting…"; };
-  stream.addEventListener("delivery", (message) => showRow(JSON.parse(message.data)));
+  stream.addEventListener("delivery", (message) => {
+    try { showRow(JSON.parse(message.data)); } catch (error) { $("stream-state").textContent = "bad event: " + error.message; }
+  });
 }
 
 function option(item, index) {
@@ -422,14 +508,16 @@ function option(item, index) {
 async function start() {
   applyTheme(savedTheme());
   $("theme").addEventListener("change", chooseTheme);
-  catalogue = (await call("events")).data.events;
+  const events = await call("events");
+  catalogue = events.ok ? events.data.events : [];
+  if (!events.ok) showResult($("send-result"), events);
   const mine = document.createElement("optgroup");
   mine.label = "handled by this extension";
   const spec = document.createElement("optgroup");
   spec.label = "the rest of the spec's catalogue";
   catalogue.forEach((item, index) => (item.registered ? mine : spec).appendChild(option(item, index)));
   $("send-event").replaceChildren(...[mine, spec].filter((group) => group.children.length));
-  showExample();
+  if (catalogue.length) showExample();
   $("send-event").addEventListener("change", showExample);
   $("send-payload").addEventListener("input", checkSoon);
   $("send-button").addEventListener("click", send);
@@ -438,7 +526,9 @@ async function start() {
   $("fake-refresh").addEventListener("click", refreshFake);
   $("fake-seed-button").addEventListener("click", seed);
   listen();
-  for (const entry of (await call("deliveries")).data.deliveries.reverse()) showRow(entry);
+  const listed = await call("deliveries");
+  if (listed.ok) for (const entry of listed.data.deliveries.reverse()) showRow(entry);
+  else showResult($("send-result"), listed);
   await refreshFake();
   document.body.dataset.ready = "true";
 }
