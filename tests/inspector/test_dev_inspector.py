@@ -127,6 +127,7 @@ def test_dev_with_a_bad_seed_file_is_a_usage_error(tmp_path: Path):
         ("latin.yaml", "secrets: {a: {K: caf\u00e9}}".encode("latin-1"), "is not UTF-8"),
         ("nan.yaml", b"sla_events: [{issue_id: 7, state: s, x: .nan}]", "not a finite number"),
     ],
+    ids=["deep-yaml", "deep-json", "latin-1", "nan"],
 )
 def test_dev_with_a_seed_file_it_cannot_load_is_one_line_and_exit_code_2(
     tmp_path: Path, name: str, content: bytes, expected: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from kiket_sdk._generated.catalogue import EVENT_PAYLOADS, KNOWN_EVENTS
-from kiket_sdk._inspector.api import PREFIX
+from kiket_sdk._inspector.api import PREFIX, inspector_app
 from kiket_sdk.testing import signed_headers
 
 from .conftest import API, SECRET, Served
@@ -500,3 +501,26 @@ def test_resend_same_bytes_sends_a_non_ascii_header_as_received(served: Served):
         again = served.delivery(answer.json()["serial"])
         if mode == "same":
             assert again["request"]["headers"]["x-kiket-event-version"] == "v1\u00e9"
+
+
+def test_a_send_the_routing_answers_names_its_own_journal_entry(served: Served):
+    elsewhere = inspector_app(
+        served.journal,
+        served.fake,
+        served.url + "/nowhere",
+        SECRET,
+        registered=[("acme.gate", "v1")],
+    )
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=elsewhere)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            return await client.post(API + "/send", json={"event": "acme.gate", "payload": {}})
+
+    served.send("acme.gate", payload={})  # an entry of the pipeline first
+    answer = asyncio.run(send()).json()
+    assert answer["status"] == 404
+    entry = served.delivery(answer["serial"])
+    assert entry["answered_by"] == "routing"
+    assert entry["path"] == "/nowhere/v/v1/webhooks/acme.gate"
+    assert answer["ledger"] is None

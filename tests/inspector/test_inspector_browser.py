@@ -323,3 +323,16 @@ def test_the_timeline_shows_an_outbound_call_with_its_query(served: Served, page
     outbound = page.wait_for_selector("#detail-timeline li.outbound")
     assert outbound is not None
     assert "GET /api/v1/ext/custom_data/crm/gates?project_id=42" in outbound.inner_text()
+
+
+def test_a_resend_answer_is_shown_next_to_the_resend_buttons(served: Served, page: Page):
+    _open(served, page)
+    served.send("acme.gate", payload={"id": "evt_resent"})
+    row = page.wait_for_selector("#deliveries tr[data-status]")
+    assert row is not None
+    row.click()
+    page.click("#resend-same")
+    page.wait_for_function(
+        "document.querySelector('#resend-result').textContent.includes('ledger: duplicate')"
+    )
+    assert page.inner_text("#send-result") == ""

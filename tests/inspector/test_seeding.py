@@ -59,6 +59,9 @@ def test_a_seed_of_the_wrong_shape_names_the_key(seed: object, message: str) -> 
     assert message in str(raised.value)
 
 
+_SUFFIXES = (".yaml", ".json")
+
+
 def test_a_file_that_is_not_yaml_names_the_file(tmp_path: Path) -> None:
     seed = tmp_path / "bad.yaml"
     seed.write_text("records: [\n")
@@ -94,6 +97,9 @@ def test_a_file_that_is_not_yaml_names_the_file(tmp_path: Path) -> None:
         ("none.yaml", b"secrets: {a: {K: null}}", r"secrets\.a\.K must be text, got NoneType"),
         ("five.yaml", b"secrets: {a: {K: 5}}", r"secrets\.a\.K must be text, got int"),
     ],
+    ids=lambda value: (
+        value if isinstance(value, str) and value.endswith((".yaml", ".json")) else ""
+    ),
 )
 def test_a_seed_file_that_cannot_be_applied_names_the_file_and_changes_nothing(
     tmp_path: Path, name: str, content: bytes, expected: str

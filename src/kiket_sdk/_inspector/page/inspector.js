@@ -166,7 +166,7 @@ function deliveredSummary(result, note) {
 async function resend(mode) {
   if (selected === null) return;
   const result = await call("deliveries/" + encodeURIComponent(selected) + "/resend", {as: mode});
-  showResult($("send-result"), result, deliveredSummary(result));
+  showResult($("resend-result"), result, deliveredSummary(result));  // next to its buttons
   if (result.ok && result.data.serial) await select(result.data.serial);
 }
 
