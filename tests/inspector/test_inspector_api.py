@@ -524,3 +524,11 @@ def test_a_send_the_routing_answers_names_its_own_journal_entry(served: Served):
     assert entry["answered_by"] == "routing"
     assert entry["path"] == "/nowhere/v/v1/webhooks/acme.gate"
     assert answer["ledger"] is None
+
+
+@pytest.mark.parametrize("project", ["abc", "1.5", "9" * 26])
+def test_a_record_put_in_a_project_that_is_no_number_is_a_422(served: Served, project: str):
+    answer = served.client.put(f"/fake/records/{project}/crm/t/1", json={"x": 1})
+    assert answer.status_code == 422
+    assert answer.json()["detail"].startswith("the project id must")
+    assert served.client.get("/fake").json()["records"] == []

@@ -28,13 +28,37 @@ __all__ = [
     "delete_record",
     "delete_secret",
     "delete_sla_event",
+    "project_text",
     "put_record",
     "put_secret",
     "secret_text",
 ]
 
+_LONGEST_PROJECT_ID = 18
+"""Project ids have at most this many digits."""
 _LONGEST_INTEGER_ID = 18
 """Record ids of up to this many digits are stored as integers (as the fake numbers them)."""
+
+
+def project_text(value: object, what: str) -> str:
+    """A project id as text: an integer, or digit text, of at most 18 digits; ``ValueError``
+    naming ``what`` otherwise (the fake's project ids are numbers, as Kiket's are).
+
+    >>> project_text(42, "project_id"), project_text("42", "project_id")
+    ('42', '42')
+    >>> project_text(True, "records[0].project_id")
+    Traceback (most recent call last):
+    ValueError: records[0].project_id must be a project number (an integer), got True
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        if value >= 10**_LONGEST_PROJECT_ID:
+            raise ValueError(f"{what} must have at most {_LONGEST_PROJECT_ID} digits")
+        return str(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        if len(value) > _LONGEST_PROJECT_ID:
+            raise ValueError(f"{what} must have at most {_LONGEST_PROJECT_ID} digits")
+        return value
+    raise ValueError(f"{what} must be a project number (an integer), got {repr(value)[:100]}")
 
 
 def _record_id(rows: dict[str, dict[str, Any]], record_id: str) -> object:
@@ -50,9 +74,12 @@ def put_record(
     fake: FakeKiket, module: str, table: str, project_id: str, record_id: str, record: object
 ) -> dict[str, Any]:
     """Create or replace record ``record_id`` of one table with the fields of ``record`` (its
-    ``id`` is the one of the path); returns it as stored."""
+    ``id`` is the one of the path); returns it as stored. ``ValueError`` for a record that is
+    no JSON object, a ``project_id`` that is no number (`project_text`), or a record the fake
+    refuses (`FakeKiket.seed_records`)."""
     if not is_json_object(record):
         raise ValueError(f"a record must be a JSON object, got {type(record).__name__}")
+    project_id = project_text(project_id, "the project id")
     with fake.locked():
         rows = fake.table(module, table, project_id)
         row = {**record, "id": _record_id(rows, record_id)}

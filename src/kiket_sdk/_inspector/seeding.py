@@ -43,7 +43,7 @@ from typing import Any
 import yaml
 
 from kiket_sdk._delivery.json_codec import JSONRuleError, parse_object
-from kiket_sdk._inspector.editing import secret_text
+from kiket_sdk._inspector.editing import project_text, secret_text
 from kiket_sdk._json_shapes import is_list, is_mapping
 from kiket_sdk.testing import FakeKiket
 from kiket_sdk.testing._fake_store import FakeKiketState
@@ -67,7 +67,6 @@ MAX_SEED_BYTES = 16 * 1024 * 1024
 MAX_SEED_DEPTH = 100
 """How deeply lists and mappings may nest in a seed."""
 
-_LONGEST_PROJECT_ID = 18
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _OPENED = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
 _CLOSED = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
@@ -101,19 +100,6 @@ def _segment(value: object, what: str, *, integer: bool = False) -> str:
             f"'..'), got {value[:100]!r}"
         )
     return value
-
-
-def _project_id(value: object, what: str) -> str:
-    """A project id as text: an integer, or digit text, of at most 18 digits."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        if value >= 10**_LONGEST_PROJECT_ID:
-            raise ValueError(f"{what} must have at most {_LONGEST_PROJECT_ID} digits")
-        return str(value)
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        if len(value) > _LONGEST_PROJECT_ID:
-            raise ValueError(f"{what} must have at most {_LONGEST_PROJECT_ID} digits")
-        return value
-    raise ValueError(f"{what} must be a project number (an integer), got {repr(value)[:100]}")
 
 
 def apply_seed(fake: FakeKiket, seed: object) -> dict[str, int]:
@@ -168,7 +154,7 @@ def _plan(fake: FakeKiketState, seed: object) -> _Plan:
         if missing:
             raise ValueError(f"{where} needs {', '.join(missing)}")
         place = (
-            _project_id(table["project_id"], f"{where}.project_id"),
+            project_text(table["project_id"], f"{where}.project_id"),
             _segment(table["module"], f"{where}.module"),
             _segment(table["table"], f"{where}.table"),
         )
