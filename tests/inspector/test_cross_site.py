@@ -3,6 +3,7 @@ and a stalled body, while its own page and scripts on this machine get through."
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from urllib.parse import urlsplit
@@ -81,8 +82,14 @@ def _stalled_post(url: str, path: str, headers: str = "") -> tuple[bytes, float]
             f"Content-Type: application/json\r\nContent-Length: 100\r\n{headers}\r\n"
             '{"id": "x"'.encode()
         )
-        answer = sock.recv(65536)
-        return answer, time.monotonic() - started
+        answer = b""
+        while True:  # the status line, headers and body may come in separate segments
+            chunk = sock.recv(65536)
+            answer += chunk
+            head, _, body = answer.partition(b"\r\n\r\n")
+            length = re.search(rb"(?i)content-length: *(\d+)", head)
+            if not chunk or (length and len(body) >= int(length.group(1))):
+                return answer, time.monotonic() - started
 
 
 def test_a_stalled_body_to_the_api_is_a_408(served: Served, monkeypatch: pytest.MonkeyPatch):
