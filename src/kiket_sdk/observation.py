@@ -10,8 +10,9 @@ delivery, in this order:
 3. `LedgerChecked` -- what the delivery ledger decided (`LedgerOutcome`);
 4. `OutboundCall` -- each HTTP request the handler (or its deferred work) sent to the Kiket API,
    one per attempt (a retry is another record, with ``resend_count`` > 0);
-5. `DeliveryEnded` -- the answer (status, body) and the time the pipeline took;
-6. `DeferredStarted` / `DeferredEnded` -- each ``ctx.defer`` job, after the answer.
+5. `HandlerFailed` -- only when the handler raised or timed out: the exception;
+6. `DeliveryEnded` -- the answer (status, headers, body) and the time the pipeline took;
+7. `DeferredStarted` / `DeferredEnded` -- each ``ctx.defer`` job, after the answer.
 
 Every record carries ``delivery``, the `ObservedDelivery` it belongs to (its ``serial``
 groups the records of one delivery). Observers are called synchronously, on the thread that made
@@ -58,6 +59,7 @@ __all__ = [
     "DeliveryObserver",
     "DeliveryObservers",
     "DeliveryStarted",
+    "HandlerFailed",
     "LedgerChecked",
     "LedgerOutcome",
     "Observation",
@@ -229,11 +231,32 @@ class DeferredEnded:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class HandlerFailed:
+    """The handler raised, ran past ``handler_timeout`` (``timed_out``) or returned an answer
+    that is not JSON, so the delivery is answered 500, 503 or 403 (a ``ScopeError``).
+    ``error_type``: the exception's qualified class name (``builtins.TimeoutError``,
+    ``myext.SyncError``); ``message``: its text;
+    ``exception``: the exception itself, traceback included (``traceback.format_exception``).
+
+    The answer carries only the class name (its text may name internal hosts); observers run
+    in the extension's own process and see everything. Usually reported just before
+    `DeliveryEnded`; for a plain ``def`` handler still running past its timeout, when its
+    thread finally raises, after it."""
+
+    delivery: ObservedDelivery = field(compare=False)
+    error_type: str
+    message: str
+    timed_out: bool
+    exception: BaseException = field(compare=False, repr=False)
+
+
 Observation: TypeAlias = (
     DeliveryStarted
     | ProofChecked
     | LedgerChecked
     | OutboundCall
+    | HandlerFailed
     | DeliveryEnded
     | DeferredStarted
     | DeferredEnded

@@ -18,6 +18,9 @@ configured receive them):
   for a 4xx/5xx or no answer), made from the observation records rather than the httpx
   instrumentation, which patches every httpx client of the process;
 * a child span per deferred job, ``kiket.deferred {function}``, kind INTERNAL;
+* when the handler raises or times out (`HandlerFailed`), an ``exception`` event on the
+  delivery span (``exception.type``, ``exception.message``, ``exception.stacktrace``), and on a
+  5xx ``error.type`` is the exception's class (``builtins.TimeoutError``), else the status;
 * the histogram ``kiket.delivery.duration`` (seconds) and the counter ``kiket.deliveries``,
   both by ``kiket.event``, ``kiket.delivery.outcome`` and ``http.response.status_code``.
 
@@ -56,6 +59,7 @@ from kiket_sdk.observation import (
     DeferredStarted,
     DeliveryEnded,
     DeliveryStarted,
+    HandlerFailed,
     LedgerChecked,
     Observation,
     OutboundCall,
@@ -88,6 +92,9 @@ class _DeliverySpan:
     """Whether the delivery span is recorded (sampled, a real provider): if not, its children
     would not be either, and are not made."""
     outcome: str = "rejected"
+    error_type: str | None = None
+    """The handler's exception class (`HandlerFailed`), for ``error.type`` on a 5xx."""
+    ended: bool = False
     jobs: dict[int, trace.Span] = field(default_factory=dict[int, trace.Span])
 
 
@@ -130,6 +137,13 @@ class DeliveryInstrumentation:
         elif isinstance(record, OutboundCall):
             if state.recording:
                 self._outbound(state, record)
+        elif isinstance(record, HandlerFailed):
+            if not state.ended:  # a thread past its timeout may fail after the answer
+                state.error_type = record.error_type
+                if state.recording:
+                    state.span.record_exception(
+                        record.exception, attributes={"kiket.handler.timed_out": record.timed_out}
+                    )
         elif isinstance(record, DeliveryEnded):
             self._ended(state, record)
         elif not state.recording:
@@ -205,8 +219,9 @@ class DeliveryInstrumentation:
         span.set_attribute("kiket.delivery.outcome", state.outcome)
         if record.delivery_id is not None:
             span.set_attribute("kiket.delivery.id", record.delivery_id)
+        state.ended = True
         if record.status >= 500:  # server spans: only a 5xx is an error (HTTP semconv)
-            span.set_attribute(error_attributes.ERROR_TYPE, str(record.status))
+            span.set_attribute(error_attributes.ERROR_TYPE, state.error_type or str(record.status))
             span.set_status(Status(StatusCode.ERROR))
         span.end(end_time=_ns(state.started_at + record.duration))
         measured: dict[str, AttributeValue] = {

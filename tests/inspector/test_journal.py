@@ -11,6 +11,7 @@ from kiket_sdk.observation import (
     DeferredStarted,
     DeliveryEnded,
     DeliveryObservers,
+    HandlerFailed,
     LedgerChecked,
     OutboundCall,
     ProofChecked,
@@ -127,3 +128,31 @@ def test_a_request_the_pipeline_never_saw_is_numbered_in_the_same_sequence() -> 
     assert (oldest["serial"], oldest["answered_by"]) == (1, "pipeline")
     assert (newest["serial"], newest["answered_by"], newest["method"]) == (2, "routing", "GET")
     assert (newest["event"], newest["version"], newest["status"]) == ("issue.created", "v1", 405)
+
+
+def _raise_for_the_test() -> None:
+    raise KeyError("contact 7")
+
+
+def test_a_handler_failure_is_on_the_timeline_with_its_traceback() -> None:
+    journal = DeliveryJournal()
+    observers = DeliveryObservers()
+    observers.add(journal)
+    observed = observers.start("issue.created", "v1", {}, b"{}")
+    try:
+        _raise_for_the_test()
+    except KeyError as exc:
+        observed.emit(HandlerFailed(observed, "builtins.KeyError", str(exc), False, exc))
+    observed.emit(DeliveryEnded(observed, 500, b'{"error":"handler failed"}', None, 0.01))
+
+    [entry] = journal.entries()
+    [failed] = entry["timeline"]
+    assert failed["kind"] == "handler_failed"
+    assert (failed["error_type"], failed["message"], failed["timed_out"]) == (
+        "builtins.KeyError",
+        "'contact 7'",
+        False,
+    )
+    assert "_raise_for_the_test" in failed["traceback"]
+    assert failed["traceback"].rstrip().endswith("KeyError: 'contact 7'")
+    assert failed["at"] >= 0

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from kiket_sdk import Allow, HandlerContext, KiketSDK, allow
+from kiket_sdk import Allow, HandlerContext, KiketSDK, SyncHandlerContext, allow
 from kiket_sdk.events import IssueCreated
 from kiket_sdk.observation import (
     DeferredEnded,
     DeferredStarted,
     DeliveryEnded,
     DeliveryStarted,
+    HandlerFailed,
     LedgerChecked,
     Observation,
     OutboundCall,
@@ -222,3 +225,86 @@ async def test_without_observers_no_delivery_is_in_the_context(fake: FakeKiket) 
 
     assert (await deliver(sdk, "issue.created", event_payload("issue.created"))).status_code == 200
     assert seen == [None]
+
+
+class SyncFailedError(RuntimeError):
+    """The error the failing handlers below raise."""
+
+
+def _failing_sdk(fake: FakeKiket, **options: Any) -> tuple[KiketSDK, list[Observation]]:
+    assert fake.url is not None
+    sdk = KiketSDK(
+        webhook_secret=SECRET,
+        base_url=fake.url,
+        workspace_token="wk_observed",
+        extension_id=EXT_ID,
+        telemetry_enabled=False,
+        **options,
+    )
+    records: list[Observation] = []
+    sdk.observe(records.append)
+    return sdk, records
+
+
+async def test_a_handler_that_raises_is_reported_with_its_exception(fake: FakeKiket) -> None:
+    sdk, records = _failing_sdk(fake)
+
+    @sdk.webhook("issue.created", version="v1")
+    async def on_issue(event: IssueCreated, ctx: HandlerContext) -> Allow:
+        raise SyncFailedError("the CRM at http://crm.internal:9000 said no")
+
+    answer = await deliver(sdk, "issue.created", event_payload("issue.created", id="evt-fail"))
+    assert answer.status_code == 500
+    assert "crm.internal" not in answer.text  # the answer carries only the class
+    assert _kinds(records)[-2:] == ["HandlerFailed", "DeliveryEnded"]
+    failed = records[-2]
+    assert isinstance(failed, HandlerFailed)
+    assert failed.error_type == f"{__name__}.SyncFailedError"
+    assert failed.message == "the CRM at http://crm.internal:9000 said no"
+    assert failed.timed_out is False
+    assert isinstance(failed.exception, SyncFailedError)
+    assert failed.exception.__traceback__ is not None
+
+
+async def test_handlers_past_their_timeout_are_reported_as_timed_out(fake: FakeKiket) -> None:
+    sdk, records = _failing_sdk(fake, handler_timeout=0.2)
+    release = threading.Event()
+
+    @sdk.webhook("issue.created", version="v1")
+    async def slow_async(event: IssueCreated, ctx: HandlerContext) -> Allow:
+        await asyncio.sleep(5)
+        return allow()
+
+    @sdk.webhook("issue.updated", version="v1")
+    def slow_thread(event: dict[str, Any], ctx: SyncHandlerContext) -> Allow:
+        release.wait(5)
+        return allow()
+
+    for event in ("issue.created", "issue.updated"):
+        records.clear()
+        release.clear()
+        answer = await deliver(sdk, event, event_payload(event, id=f"evt-slow-{event}"))
+        release.set()
+        assert answer.status_code == 503
+        failed = [r for r in records if isinstance(r, HandlerFailed)]
+        assert len(failed) == 1, _kinds(records)
+        assert failed[0].timed_out is True
+        assert failed[0].error_type == "builtins.TimeoutError"
+
+
+async def test_an_exception_whose_text_cannot_be_read_is_still_reported(fake: FakeKiket) -> None:
+    sdk, records = _failing_sdk(fake)
+
+    class UnprintableError(Exception):
+        def __str__(self) -> str:
+            raise ValueError("no text")
+
+    @sdk.webhook("issue.created", version="v1")
+    async def on_issue(event: IssueCreated, ctx: HandlerContext) -> Allow:
+        raise UnprintableError
+
+    answer = await deliver(sdk, "issue.created", event_payload("issue.created", id="evt-unpr"))
+    assert answer.status_code == 500
+    (failed,) = [r for r in records if isinstance(r, HandlerFailed)]
+    assert failed.error_type.endswith("UnprintableError")
+    assert "could not be read" in failed.message

@@ -175,6 +175,35 @@ def _deferred(spans: dict[str, ReadableSpan]) -> str:
     return name
 
 
+class LedgerSyncError(RuntimeError):
+    """What the failing handler below raises."""
+
+
+async def test_a_handler_that_raises_is_an_exception_event_and_error_type(
+    fake: FakeKiket,
+) -> None:
+    run = Instrumented(fake)
+
+    @run.sdk.webhook("issue.updated", version="v1")
+    async def on_update(event: IssueUpdated, ctx: HandlerContext) -> Allow:
+        raise LedgerSyncError("upstream said no")
+
+    answer = await deliver(run.sdk, "issue.updated", event_payload("issue.updated", id="evt-x"))
+    assert answer.status_code == 500
+
+    delivery = run.finished()["kiket.delivery issue.updated"]
+    assert delivery.status.status_code is StatusCode.ERROR
+    attributes = dict(delivery.attributes or {})
+    assert attributes["error.type"] == f"{__name__}.LedgerSyncError"
+    (event,) = delivery.events
+    assert event.name == "exception"
+    recorded = dict(event.attributes or {})
+    assert recorded["exception.type"] == f"{__name__}.LedgerSyncError"
+    assert recorded["exception.message"] == "upstream said no"
+    assert "raise LedgerSyncError" in str(recorded["exception.stacktrace"])
+    assert recorded["kiket.handler.timed_out"] is False
+
+
 async def test_an_incoming_traceparent_is_continued(fake: FakeKiket) -> None:
     run = Instrumented(fake)
     traceparent = f"00-{TRACE_ID}-{PARENT_SPAN_ID}-01"

@@ -30,6 +30,7 @@ from kiket_sdk._delivery.context import (
 from kiket_sdk._delivery.handlers import HandlerSpec
 from kiket_sdk._exceptions import KiketSDKError, ScopeError
 from kiket_sdk._telemetry import TelemetryRecord, TelemetryReporter
+from kiket_sdk.observation import HandlerFailed, current_delivery
 
 __all__ = ["HandlerRunner", "Outcome", "scope_answer"]
 
@@ -44,6 +45,23 @@ class Outcome:
 
     answer: Answer
     pending: Awaitable[Answer] | None = None
+
+
+def _qualified_name(kind: type[BaseException]) -> str:
+    """``module.QualifiedName`` of an exception class (``builtins.`` for the built-in ones)."""
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _report_failure(error: BaseException, *, timed_out: bool) -> None:
+    """Tell the delivery's observers (when it is observed) that its handler failed."""
+    observed = current_delivery.get()
+    if observed is None:
+        return
+    try:
+        message = str(error)
+    except Exception:  # an exception whose __str__ raises is still reported
+        message = f"<{type(error).__name__}: its text could not be read>"
+    observed.emit(HandlerFailed(observed, _qualified_name(type(error)), message, timed_out, error))
 
 
 def scope_answer(exc: ScopeError) -> Answer:
@@ -122,6 +140,10 @@ class HandlerRunner:
                     spec.version,
                     self.handler_timeout,
                 )
+                _report_failure(
+                    TimeoutError(f"still running after {self.handler_timeout:g} s"),
+                    timed_out=True,
+                )
                 return Outcome(
                     self._timeout_answer(), self._thread_answer(spec, thread, facts, started)
                 )
@@ -175,6 +197,10 @@ class HandlerRunner:
         answer: Answer,
         error: BaseException | None = None,
     ) -> Answer:
+        if error is not None:
+            _report_failure(
+                error, timed_out=isinstance(error, TimeoutError) and answer.status == 503
+            )
         telemetry = self.telemetry
         if telemetry is not None and telemetry.active:
             telemetry.report(

@@ -24,6 +24,8 @@ import contextlib
 import itertools
 import re
 import threading
+import time
+import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Mapping
 from contextvars import ContextVar
@@ -37,6 +39,7 @@ from kiket_sdk.observation import (
     DeferredStarted,
     DeliveryEnded,
     DeliveryStarted,
+    HandlerFailed,
     LedgerChecked,
     Observation,
     OutboundCall,
@@ -101,10 +104,12 @@ class JournalEntry:
     ``body`` and ``headers`` are the request exactly as received (what "resend same bytes"
     posts again); ``answer_headers`` the answer's (lower-case names); ``timeline`` holds
     the outbound calls and deferred jobs, in arrival order,
-    as JSON-ready dicts with a ``kind`` (``"outbound"``, ``"deferred_started"``,
-    ``"deferred_ended"``) and ``at`` (seconds since the delivery started); an outbound call
-    has its ``path`` and ``query`` (the URL's query string, ``""`` for none) and names who
-    made it: ``job`` and ``job_function`` (``None`` for the handler itself).
+    as JSON-ready dicts with a ``kind`` (``"outbound"``, ``"handler_failed"``,
+    ``"deferred_started"``, ``"deferred_ended"``) and ``at`` (seconds since the delivery
+    started); an outbound call has its ``path`` and ``query`` (the URL's query string, ``""``
+    for none) and names who made it: ``job`` and ``job_function`` (``None`` for the handler
+    itself); a handler failure has ``error_type``, ``message``, ``timed_out`` and the
+    ``traceback`` text (shown on this machine only: the answer carries just the class).
     """
 
     serial: int
@@ -307,6 +312,17 @@ class DeliveryJournal:
                     "response_body": _text(record.response_body),
                     "job": record.job,
                     "job_function": _job_function(entry, record.job),
+                }
+            )
+        elif isinstance(record, HandlerFailed):
+            entry.timeline.append(
+                {
+                    "kind": "handler_failed",
+                    "at": time.time() - entry.started_at,
+                    "error_type": record.error_type,
+                    "message": record.message,
+                    "timed_out": record.timed_out,
+                    "traceback": "".join(traceback.format_exception(record.exception)),
                 }
             )
         elif isinstance(record, DeferredStarted):

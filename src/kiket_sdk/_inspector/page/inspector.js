@@ -112,6 +112,14 @@ function timelineItem(item) {
     const answer = document.createElement("pre");
     answer.textContent = pretty(item.response_body);
     li.append(head, request, answer);
+  } else if (item.kind === "handler_failed") {
+    li.className = "bad";
+    const head = document.createElement("div");
+    head.textContent = at + (item.timed_out ? "the handler timed out: " : "the handler raised ")
+      + item.error_type + (item.message ? ": " + item.message : "");
+    const trace = document.createElement("pre");
+    trace.textContent = item.traceback;
+    li.append(head, trace);
   } else if (item.kind === "deferred_started") {
     li.textContent = at + "deferred job " + item.job + " started: " + visible(item.function);
   } else {
