@@ -74,6 +74,10 @@ def served() -> Iterator[Served]:
                 return allow(message="gate open")
             return deny(message="gate closed")
 
+        @sdk.webhook("acme.boom", version="v1")  # raises: its failure shows on the timeline
+        async def on_boom(event: dict[str, Any], ctx: HandlerContext) -> Allow:
+            raise LookupError(f"no gate for {event.get('gate')} at http://crm.internal:9000")
+
         journal = DeliveryJournal()
         sdk.observe(journal)
         port = _free_port()

@@ -325,6 +325,23 @@ def test_the_timeline_shows_an_outbound_call_with_its_query(served: Served, page
     assert "GET /api/v1/ext/custom_data/crm/gates?project_id=42" in outbound.inner_text()
 
 
+def test_a_handler_that_raised_shows_its_exception_and_traceback(served: Served, page: Page):
+    _open(served, page)
+    sent = served.client.post(
+        "/send", json={"event": "acme.boom", "version": "v1", "payload": {"gate": "north"}}
+    ).json()
+    assert sent["status"] == 500
+    assert "crm.internal" not in sent["answer"]  # what Kiket would get: the class only
+    row = page.wait_for_selector("#deliveries tr[data-status='500']")
+    assert row is not None
+    row.click()
+    failed = page.wait_for_selector("#detail-timeline li.bad")
+    assert failed is not None
+    text = failed.inner_text()
+    assert "the handler raised builtins.LookupError: no gate for north" in text
+    assert "on_boom" in text  # the traceback names the handler's frame
+
+
 def test_a_resend_answer_is_shown_next_to_the_resend_buttons(served: Served, page: Page):
     _open(served, page)
     served.send("acme.gate", payload={"id": "evt_resent"})

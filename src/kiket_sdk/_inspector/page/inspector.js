@@ -116,9 +116,9 @@ function timelineItem(item) {
     li.className = "bad";
     const head = document.createElement("div");
     head.textContent = at + (item.timed_out ? "the handler timed out: " : "the handler raised ")
-      + item.error_type + (item.message ? ": " + item.message : "");
+      + visible(item.error_type + (item.message ? ": " + item.message : ""));
     const trace = document.createElement("pre");
-    trace.textContent = item.traceback;
+    trace.textContent = visible(item.traceback);
     li.append(head, trace);
   } else if (item.kind === "deferred_started") {
     li.textContent = at + "deferred job " + item.job + " started: " + visible(item.function);
