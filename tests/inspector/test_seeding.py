@@ -109,7 +109,13 @@ def test_a_seed_file_that_cannot_be_applied_names_the_file_and_changes_nothing(
     fake = FakeKiket()
     with pytest.raises(ValueError, match=expected):
         load_seed_file(fake, seed)
-    assert fake_state(fake) == {"records": [], "sla_events": [], "secrets": {}, "logged_events": []}
+    assert fake_state(fake) == {
+        "records": [],
+        "sla_events": [],
+        "sla_event_ids": [],
+        "secrets": {},
+        "logged_events": [],
+    }
 
 
 def test_a_json_seed_is_read_as_json_quickly(tmp_path: Path):

@@ -11,7 +11,10 @@ GET      ``/api/events``                             the catalogue (`catalogue.E
                                                      ``{"events": [{"event", "version",
                                                      "registered", "model", "schema",
                                                      "example"}]}``, the extension's events first
-POST     ``/api/send``                               ``{"event", "version", "payload"}``: the
+POST     ``/api/send``                               ``{"event", "version", "payload"}`` or
+                                                     ``{"event", "version", "payload_text"}``
+                                                     (the payload as JSON text: its very bytes
+                                                     are sent, so no number is rounded); the
                                                      payload is checked (`EventCatalogue.check`:
                                                      422 with the errors), signed and delivered;
                                                      answers ``{"status", "answer",
@@ -20,17 +23,20 @@ POST     ``/api/send``                               ``{"event", "version", "pay
                                                      journal serial and ledger outcome (``null``
                                                      when the journal has no entry for it)
 POST     ``/api/deliveries/{serial}/resend``         ``{"as": "same"}`` (also ``{}``: the
-                                                     default) posts the same bytes and headers
-                                                     again (the ledger's duplicate path);
+                                                     default) posts the same bytes and every
+                                                     header again but the connection's own
+                                                     (the ledger's duplicate path);
                                                      ``{"as": "new"}`` gives the body a new ``id``
-                                                     and signs it afresh (422 for a request
+                                                     (`resending.with_new_id`: every other byte
+                                                     kept) and signs it afresh (422 for a request
                                                      answered outside the pipeline); answers as
                                                      ``send`` does
-POST     ``/api/validate``                           ``{"event", "version", "payload"}``: the
+POST     ``/api/validate``                           as ``send``'s body: the
                                                      check ``send`` runs, without sending:
                                                      ``{"valid": true}`` or ``{"valid": false,
                                                      "errors": [{"loc", "msg", "type"}, ...]}``
-GET      ``/api/fake``                               the fake's state (`seeding.fake_state`)
+GET      ``/api/fake``                               the fake's state (`seeding.fake_state`,
+                                                     with each id as text)
 POST     ``/api/fake/seed``                          a seed (`seeding.apply_seed`, all or
                                                      nothing); answers the counts added, or 422
                                                      naming the bad key
@@ -42,6 +48,9 @@ PUT      ``/api/fake/secrets/{extension_id}/{name}`` ``{"value": text}`` sets th
 DELETE   ``/api/fake/secrets/{extension_id}/{name}`` deletes the secret (404 when unknown)
 DELETE   ``/api/fake/sla_events/{event_id}``         deletes the SLA event (404 when unknown)
 =======  ==========================================  ===========================================
+
+Every path segment of the ``fake/`` routes follows the seed rule (`editing.segment_text`, 422
+naming the part), and a project id is canonical (`editing.project_text`: ``042`` is ``42``).
 
 Every body is read with the extension's own JSON rule (`json_codec.parse_object`: strict RFC
 8259, no ``NaN``/``Infinity``, no lone surrogates), so what ``validate`` passes the extension
@@ -59,7 +68,8 @@ An entry is `JournalEntry.as_json`. Deliveries are posted to the extension over 
 ``extension_url`` (the dev server itself, on loopback), so they go through exactly the path a
 real delivery takes; each carries a `SEND_HEADER` with a fresh token, which finds its journal
 entry exactly (however many run at once). The event stream sends a ``: connected`` comment
-first and a ``: ping`` comment every 15 seconds of silence; it ends when ``stopping()`` turns
+first (with ``retry: 1000``: a page reconnects within a second of a restart) and a
+``: ping`` comment every 15 seconds of silence; it ends when ``stopping()`` turns
 true.
 """
 
@@ -87,6 +97,7 @@ from kiket_sdk._inspector import editing
 from kiket_sdk._inspector.catalogue import EventCatalogue
 from kiket_sdk._inspector.cross_site import CrossSiteGuard
 from kiket_sdk._inspector.journal import DeliveryJournal, JournalEntry
+from kiket_sdk._inspector.resending import with_new_id
 from kiket_sdk._inspector.seeding import apply_seed, fake_state
 from kiket_sdk.testing import FakeKiket, signed_headers
 
@@ -110,12 +121,14 @@ _STOP_POLL_SECONDS = 0.25
 """How often an event stream asks ``stopping()`` (so a server shutdown ends it promptly)."""
 _LONGEST_SERIAL = 18
 """Serials have at most this many digits (a longer one is unknown, never parsed)."""
-_RESENT_HEADERS = (
-    "content-type",
-    "x-kiket-signature",
-    "x-kiket-timestamp",
-    "x-kiket-event-version",
+_NOT_RESENT_HEADERS = frozenset(
+    {"host", "content-length", "connection", "keep-alive", "transfer-encoding", "te"}
+    | {"upgrade", "expect", "proxy-connection", SEND_HEADER}
 )
+"""Headers "resend same bytes" does not copy: the connection's own (the new request has its
+own), and the old `SEND_HEADER` (the resend gets a fresh one). Every other header goes again."""
+_RETRY_MILLISECONDS = 1000
+"""How soon a page's event stream reconnects after the server went away (a restart)."""
 
 
 def _problem(status: int, detail: str, **extra: Any) -> JSONResponse:
@@ -253,6 +266,16 @@ def inspector_app(
         event, version = _text(data, "event"), _text(data, "version", "v1")
         if not catalogue.knows(event, version):
             raise _RefusedError(404, f"no event {event[:200]!r} at version {version[:50]!r}")
+        if "payload" in data and "payload_text" in data:
+            raise _RefusedError(422, 'give "payload" or "payload_text", not both')
+        if "payload_text" in data:
+            try:  # the extension's own rule, on the very bytes that will be sent
+                return event, version, parse_object(_text(data, "payload_text").encode("utf-8"))
+            except JSONRuleError as exc:
+                detail = str(exc).replace("request body", '"payload_text"', 1)
+                raise _RefusedError(400, detail) from None
+            except UnicodeEncodeError:
+                raise _RefusedError(400, '"payload_text" holds a lone surrogate') from None
         payload = data["payload"] if "payload" in data else catalogue.example(event, version)
         return event, version, payload
 
@@ -278,7 +301,7 @@ def inspector_app(
 
         async def events() -> AsyncGenerator[str, None]:
             try:
-                yield ": connected\n\n"
+                yield f": connected\nretry: {_RETRY_MILLISECONDS}\n\n"
                 quiet = 0.0
                 while not stopping():
                     try:
@@ -306,11 +329,15 @@ def inspector_app(
         return JSONResponse({"valid": False, "errors": errors} if errors else {"valid": True})
 
     async def send(request: Request) -> Response:
-        event, version, payload = send_parts(await _json_object(request))
+        data = await _json_object(request)
+        event, version, payload = send_parts(data)
         errors = catalogue.check(event, version, payload)
         if errors:
             raise _RefusedError(422, f"the payload is not a valid {event}@{version}", errors=errors)
-        body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+        if "payload_text" in data:  # the very text typed: its bytes go unchanged
+            body = _text(data, "payload_text").encode("utf-8")
+        else:
+            body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         return await deliver(event, version, body, signed_headers(secret, body, version=version))
 
     async def resend(request: Request) -> Response:
@@ -320,18 +347,21 @@ def inspector_app(
             raise _RefusedError(422, "this request was answered before the delivery pipeline")
         mode = data.get("as", "same")
         if mode == "same":
-            headers = {k: v for k, v in entry.headers.items() if k.lower() in _RESENT_HEADERS}
+            headers = {
+                name: value
+                for name, value in entry.headers.items()
+                if name.lower() not in _NOT_RESENT_HEADERS
+            }
             return await deliver(entry.event, entry.version, entry.body, headers)
         if mode != "new":
             raise _RefusedError(400, f'"as" must be "same" or "new", got {str(mode)[:100]!r}')
         try:
-            payload = parse_object(entry.body)
-        except JSONRuleError:
+            parse_object(entry.body)
+            body = with_new_id(entry.body, f"evt_{uuid.uuid4().hex}")
+        except (JSONRuleError, UnicodeDecodeError):
             raise _RefusedError(
                 422, "the delivery's body is not a JSON object; only its same bytes can go"
             ) from None
-        payload["id"] = f"evt_{uuid.uuid4().hex}"
-        body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         headers = signed_headers(secret, body, version=entry.version)
         return await deliver(entry.event, entry.version, body, headers)
 
@@ -380,6 +410,8 @@ def inspector_app(
             editing.delete_sla_event(fake, request.path_params["event_id"])
         except KeyError as exc:
             raise _RefusedError(404, str(exc.args[0])) from None
+        except ValueError as exc:
+            raise _RefusedError(422, str(exc)) from None
         return JSONResponse({"deleted": True})
 
     api = PREFIX + "/api"

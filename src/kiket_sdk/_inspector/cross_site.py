@@ -60,9 +60,11 @@ def _refusal(scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
     """The status and reason to refuse this request with, or ``None`` to let it through."""
     host = headers.get("host", "")
     if not _host_allowed(host):
+        server = scope.get("server") or ("127.0.0.1", None)
+        port = f":{server[1]}" if server[1] else ""
         return 403, (
             "the inspector answers only at localhost or an IP address (a DNS name could be "
-            "rebound to this machine by another site); open it at http://127.0.0.1:PORT"
+            f"rebound to this machine by another site); open it at http://127.0.0.1{port}"
         )
     origin = headers.get("origin")
     if origin is not None and origin != f"http://{host}":

@@ -19,6 +19,7 @@ inspector shows them, never edits them.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from kiket_sdk._json_shapes import is_json_object
@@ -32,6 +33,7 @@ __all__ = [
     "put_record",
     "put_secret",
     "secret_text",
+    "segment_text",
 ]
 
 _LONGEST_PROJECT_ID = 18
@@ -41,33 +43,77 @@ _LONGEST_INTEGER_ID = 18
 
 
 def project_text(value: object, what: str) -> str:
-    """A project id as text: an integer, or digit text, of at most 18 digits; ``ValueError``
-    naming ``what`` otherwise (the fake's project ids are numbers, as Kiket's are).
+    """A project id as canonical text: an integer, or digit text, of at most 18 digits, without
+    leading zeros (``"042"`` is project ``42``, as ``42`` and ``"42"`` are); ``ValueError``
+    naming ``what`` otherwise (the fake's project ids are numbers, as Kiket's are). The one
+    rule for seeds and the record routes.
 
     >>> project_text(42, "project_id"), project_text("42", "project_id")
     ('42', '42')
+    >>> project_text("042", "project_id"), project_text("000", "project_id")
+    ('42', '0')
     >>> project_text(True, "records[0].project_id")
     Traceback (most recent call last):
     ValueError: records[0].project_id must be a project number (an integer), got True
     """
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        if value >= 10**_LONGEST_PROJECT_ID:
-            raise ValueError(f"{what} must have at most {_LONGEST_PROJECT_ID} digits")
-        return str(value)
+        value = str(value) if value < 10**_LONGEST_PROJECT_ID else "9" * 19
     if isinstance(value, str) and value.isascii() and value.isdigit():
         if len(value) > _LONGEST_PROJECT_ID:
             raise ValueError(f"{what} must have at most {_LONGEST_PROJECT_ID} digits")
-        return value
+        return str(int(value))
     raise ValueError(f"{what} must be a project number (an integer), got {repr(value)[:100]}")
+
+
+def segment_text(value: object, what: str, *, integer: bool = False) -> str:
+    """``value`` as one URL path segment (text, or an integer when ``integer``): not empty, not
+    ``.`` or ``..``, no ``/``, ``?``, ``#``, whitespace, control character or U+FFFD (what a
+    byte that is no UTF-8 decodes to). The one rule for module, table, record id, extension id,
+    secret name and SLA event id, seeded or in an editing route's path; ``ValueError`` naming
+    ``what`` otherwise.
+
+    >>> segment_text("contacts", "the table"), segment_text(7, "the id", integer=True)
+    ('contacts', '7')
+    >>> segment_text("..", "the record id")
+    Traceback (most recent call last):
+    ValueError: the record id must be one URL path segment (not empty, no '/', '?', '#', \
+whitespace or control characters, not '.' or '..'), got '..'
+    """
+    if integer and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        kinds = "text or an integer" if integer else "text"
+        raise ValueError(f"{what} must be {kinds}, got {type(value).__name__}")
+    if "\ufffd" in value:
+        raise ValueError(f"{what} must be UTF-8 text (it holds U+FFFD), got {value[:100]!r}")
+    if value in ("", ".", "..") or any(_not_in_segment(char) for char in value):
+        raise ValueError(
+            f"{what} must be one URL path segment (not empty, no '/', '?', '#', whitespace or "
+            f"control characters, not '.' or '..'), got {value[:100]!r}"
+        )
+    return value
+
+
+def _not_in_segment(char: str) -> bool:
+    return char in "/?#" or char.isspace() or unicodedata.category(char) == "Cc"
+
+
+def stored_key(rows: dict[str, dict[str, Any]], record_id: str) -> str:
+    """The key under which ``rows`` keeps record ``record_id`` from a path: the text itself when
+    stored so, else the number it spells (``"07"`` finds record ``7``), else the text."""
+    if record_id in rows or not (record_id.isascii() and record_id.isdigit()):
+        return record_id
+    number = record_id.lstrip("0") or "0"
+    return number if number in rows or len(record_id) <= _LONGEST_INTEGER_ID else record_id
 
 
 def _record_id(rows: dict[str, dict[str, Any]], record_id: str) -> object:
     """The id to store: the existing row's (so ``7`` stays an integer), else an integer when
-    the text is one, else the text."""
-    if record_id in rows:
-        return rows[record_id]["id"]
-    digits = record_id.isascii() and record_id.isdigit()
-    return int(record_id) if digits and len(record_id) <= _LONGEST_INTEGER_ID else record_id
+    the text is one of at most 18 digits, else the text."""
+    key = stored_key(rows, record_id)
+    if key in rows:
+        return rows[key]["id"]
+    return int(key) if key != record_id or (key.isdigit() and key.isascii()) else record_id
 
 
 def put_record(
@@ -80,6 +126,9 @@ def put_record(
     if not is_json_object(record):
         raise ValueError(f"a record must be a JSON object, got {type(record).__name__}")
     project_id = project_text(project_id, "the project id")
+    module = segment_text(module, "the module")
+    table = segment_text(table, "the table")
+    record_id = segment_text(record_id, "the record id")
     with fake.locked():
         rows = fake.table(module, table, project_id)
         row = {**record, "id": _record_id(rows, record_id)}
@@ -90,12 +139,18 @@ def put_record(
 def delete_record(
     fake: FakeKiket, module: str, table: str, project_id: str, record_id: str
 ) -> None:
-    """Delete record ``record_id`` of one table (``KeyError`` when there is none)."""
+    """Delete record ``record_id`` of one table (``KeyError`` when there is none; ``ValueError``
+    for a path part `put_record` would refuse)."""
+    project_id = project_text(project_id, "the project id")
+    module = segment_text(module, "the module")
+    table = segment_text(table, "the table")
+    record_id = segment_text(record_id, "the record id")
     with fake.locked():
         rows = fake.tables.get((project_id, module, table), {})
-        if record_id not in rows:
+        key = stored_key(rows, record_id)
+        if key not in rows:
             raise KeyError(f"no record {record_id} in {module}/{table} of project {project_id}")
-        del rows[record_id]
+        del rows[key]
 
 
 def secret_text(value: object, what: str) -> str:
@@ -113,6 +168,8 @@ def secret_text(value: object, what: str) -> str:
 
 def put_secret(fake: FakeKiket, extension_id: str, name: str, value: object) -> None:
     """Set secret ``name`` of an extension (``value`` must be text: `secret_text`)."""
+    extension_id = segment_text(extension_id, "the extension id")
+    name = segment_text(name, "the secret name")
     text = secret_text(value, '"value"')
     with fake.locked():
         fake.seed_secrets(extension_id, {name: text})
@@ -120,6 +177,8 @@ def put_secret(fake: FakeKiket, extension_id: str, name: str, value: object) -> 
 
 def delete_secret(fake: FakeKiket, extension_id: str, name: str) -> None:
     """Delete secret ``name`` of an extension (``KeyError`` when there is none)."""
+    extension_id = segment_text(extension_id, "the extension id")
+    name = segment_text(name, "the secret name")
     with fake.locked():
         values = fake.secrets.get(extension_id, {})
         if name not in values:
@@ -131,6 +190,7 @@ def delete_secret(fake: FakeKiket, extension_id: str, name: str) -> None:
 
 def delete_sla_event(fake: FakeKiket, event_id: str) -> None:
     """Delete the SLA event whose ``id`` is ``event_id`` (``KeyError`` when there is none)."""
+    event_id = segment_text(event_id, "the SLA event id")
     with fake.locked():
         for index, event in enumerate(fake.sla_events):
             if str(event.get("id")) == event_id:

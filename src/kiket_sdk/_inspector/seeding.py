@@ -16,9 +16,10 @@ the first one that does not fit (``records[0].project_id``) before touching the 
 
 * the seed must be what strict JSON can carry (no ``NaN``/``Infinity``, text keys, no dates
   or other YAML-only values), nested at most `MAX_SEED_DEPTH` levels;
-* ``project_id``: an integer or digit text of at most 18 digits; ``module``, ``table``, a
-  row's ``id``, secret names, extension ids and SLA event ids: text (ids may be integers)
-  that can be one segment of a URL path (not empty, no ``/``, ``?``, ``#``, not ``.``/``..``);
+* ``project_id``: an integer or digit text of at most 18 digits, leading zeros dropped
+  (`editing.project_text`: ``"042"`` is project 42); ``module``, ``table``, a row's ``id``,
+  secret names, extension ids and SLA event ids: text (ids may be integers) that can be one
+  segment of a URL path (`editing.segment_text`, the rule of the editing routes too);
 * row ids are unique per table (against the seed and the rows already stored); rows without
   an ``id`` get a fresh one;
 * secret values are text (`editing.secret_text`, the rule ``PUT fake/secrets`` applies);
@@ -44,6 +45,7 @@ import yaml
 
 from kiket_sdk._delivery.json_codec import JSONRuleError, parse_object
 from kiket_sdk._inspector.editing import project_text, secret_text
+from kiket_sdk._inspector.editing import segment_text as _segment
 from kiket_sdk._json_shapes import is_list, is_mapping
 from kiket_sdk.testing import FakeKiket
 from kiket_sdk.testing._fake_store import FakeKiketState
@@ -83,22 +85,6 @@ def _list(value: object, what: str) -> list[object]:
     """``value`` itself when a list; ``ValueError`` naming ``what`` otherwise."""
     if not is_list(value):
         raise ValueError(f"{what} must be a list, got {type(value).__name__}")
-    return value
-
-
-def _segment(value: object, what: str, *, integer: bool = False) -> str:
-    """``value`` as one URL path segment (text, or an integer when ``integer``); ``ValueError``
-    naming ``what`` otherwise."""
-    if integer and isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, str):
-        kinds = "text or an integer" if integer else "text"
-        raise ValueError(f"{what} must be {kinds}, got {type(value).__name__}")
-    if value in ("", ".", "..") or any(mark in value for mark in "/?#"):
-        raise ValueError(
-            f"{what} must be one URL path segment (not empty, no '/', '?' or '#', not '.' or "
-            f"'..'), got {value[:100]!r}"
-        )
     return value
 
 
@@ -244,7 +230,9 @@ def _parse(raw: bytes, path: str) -> object:
 
 def fake_state(fake: FakeKiket) -> dict[str, Any]:
     """What the inspector shows of the fake: custom-data records per table, SLA events,
-    secrets, and the events extensions logged (JSON-ready copies, read under its lock)."""
+    secrets, and the events extensions logged (JSON-ready copies, read under its lock). Each
+    table's ``row_ids`` and the ``sla_event_ids`` give the ids as the text the editing routes
+    take (a page reading ``9007199254740993`` as a number would round it)."""
     with fake.locked():
         return _state(fake)
 
@@ -257,10 +245,12 @@ def _state(fake: FakeKiket) -> dict[str, Any]:
                 "table": table,
                 "project_id": project,
                 "rows": [dict(row) for row in rows.values()],
+                "row_ids": list(rows),
             }
             for (project, module, table), rows in fake.tables.items()
         ],
         "sla_events": [dict(event) for event in fake.sla_events],
+        "sla_event_ids": [str(event.get("id")) for event in fake.sla_events],
         "secrets": {name: dict(values) for name, values in fake.secrets.items()},
         "logged_events": [dict(event) for event in fake.events],
     }
