@@ -10,14 +10,35 @@ let selected = null;
 
 function $(id) { return document.getElementById(id); }
 
+// Numbers are never changed on their way through the page. JSON text the user typed is sent
+// as that very text (a body given as a string goes unchanged), and JSON read from the server
+// keeps every number that a JavaScript number would round (9007199254740993, 1e400) as its
+// source text (JSON.rawJSON), which JSON.stringify writes back exactly. A browser without
+// JSON.rawJSON shows such a body as the raw text it is (see pretty).
+const EXACT = typeof JSON.rawJSON === "function"
+  && JSON.parse("1.0", (key, value, context) => context?.source) === "1.0";
+
+// The significant digits of a number's text ("-0.00150e3" -> "15").
+function digits(text) {
+  return text.split(/e/i)[0].replace(/[-+.]/g, "").replace(/^0+/, "").replace(/0+$/, "");
+}
+
+function parseExact(text) {
+  if (!EXACT) return JSON.parse(text);
+  return JSON.parse(text, (key, value, context) =>
+    typeof value === "number" && (!Number.isFinite(value) || digits(String(value)) !== digits(context.source))
+      ? JSON.rawJSON(context.source) : value);
+}
+
 // One call to the inspector's API: {ok, status, data}, never a throw. An answer that is not a
 // JSON object (a proxy's page, a server error in plain text) or no answer at all is not ok,
-// with data.detail saying the status and the start of the text.
+// with data.detail saying the status and the start of the text. A string body is sent as it
+// is (JSON text the user typed); any other body as JSON.
 async function call(path, body, method) {
   const init = {method: method ?? (body === undefined ? "GET" : "POST")};
   if (body !== undefined) {
     init.headers = {"Content-Type": "application/json"};
-    init.body = JSON.stringify(body);
+    init.body = typeof body === "string" ? body : JSON.stringify(body);
   }
   let answer, text;
   try {
@@ -27,7 +48,7 @@ async function call(path, body, method) {
     return {ok: false, status: 0, data: {detail: "no answer from the inspector: " + error.message}};
   }
   let data = null;
-  try { data = JSON.parse(text); } catch (error) { /* not JSON: described below */ }
+  try { data = parseExact(text); } catch (error) { /* not JSON: described below */ }
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     const detail = answer.status + " " + answer.statusText + ", not a JSON object: " + text.slice(0, 500);
     return {ok: false, status: answer.status, data: {detail}};
@@ -42,9 +63,12 @@ function visible(text) {
   return String(text).replace(BIDI, (char) => "\\u" + char.charCodeAt(0).toString(16).padStart(4, "0"));
 }
 
+// JSON text pretty-printed when that loses nothing (every number kept as written), else the
+// text itself; bidi controls escaped either way.
 function pretty(text) {
   if (text === null || text === undefined) return "";
-  try { return visible(JSON.stringify(JSON.parse(text), null, 2)); } catch (error) { return visible(text); }
+  if (!EXACT && /\d/.test(text)) return visible(text);  // a number might be rounded
+  try { return visible(JSON.stringify(parseExact(text), null, 2)); } catch (error) { return visible(text); }
 }
 
 function cell(row, text, className) {
@@ -163,18 +187,21 @@ function showResult(target, result, summary) {
   target.textContent = visible(summary ? summary + "\n" + data : data);
 }
 
-// The result line of a send or resend: the extension's status and the ledger's outcome first.
-function deliveredSummary(result, note) {
-  if (!result.ok) return "";
+// The result of a send or resend, to read: the extension's status, the ledger's outcome and
+// the delivery's number, then its answer pretty-printed (as pretty: losing no digit).
+function showDelivered(target, result, note) {
+  if (!result.ok) { showResult(target, result); return; }
   const data = result.data;
-  return "answered " + data.status + " · ledger: " + (data.ledger ?? "not reached")
-    + (data.serial ? " · delivery #" + data.serial : "") + (note ? "\n" + note : "");
+  target.className = "result ok";
+  target.textContent = "answered " + data.status + " · ledger: " + (data.ledger ?? "not reached")
+    + (data.serial ? " · delivery #" + data.serial : "") + (note ? "\n" + note : "")
+    + "\n" + pretty(data.answer);
 }
 
 async function resend(mode) {
   if (selected === null) return;
   const result = await call("deliveries/" + encodeURIComponent(selected) + "/resend", {as: mode});
-  showResult($("resend-result"), result, deliveredSummary(result));  // next to its buttons
+  showDelivered($("resend-result"), result);  // next to its buttons
   if (result.ok && result.data.serial) await select(result.data.serial);
 }
 
@@ -184,6 +211,12 @@ function chosen() { return catalogue[$("send-event").value]; }
 
 function showExample() {
   $("send-payload").value = JSON.stringify(chosen().example, null, 2);
+  payloadChanged();
+}
+
+// The user changed the payload (or the event): the last send's result no longer applies.
+function payloadChanged() {
+  $("send-result").textContent = "";
   checkSoon();
 }
 
@@ -203,10 +236,11 @@ function modelErrors(errors) {
   return errors.map((error) => (error.loc.length ? error.loc.join(".") : "payload") + ": " + error.msg);
 }
 
-// The payload as JSON, or null after showing where the syntax breaks (checked in the page).
+// The payload's text when it is JSON (it is sent as that very text), or null after showing
+// where the syntax breaks (checked in the page).
 function parsedPayload() {
   const text = $("send-payload").value;
-  try { return {payload: JSON.parse(text)}; } catch (error) {
+  try { JSON.parse(text); return {text}; } catch (error) {
     const at = /position (\d+)/.exec(error.message);
     let where = "";
     if (at && !/line \d+/.test(error.message)) {  // newer browsers name the line themselves
@@ -231,7 +265,7 @@ async function check() {
   const parsed = parsedPayload();
   if (parsed === null) return;
   const item = chosen();
-  const result = await call("validate", {event: item.event, version: item.version, payload: parsed.payload});
+  const result = await call("validate", {event: item.event, version: item.version, payload_text: parsed.text});
   if (round !== checkRound) return;  // a newer edit is being checked
   if (!result.ok) { showErrors([result.data.detail], "invalid"); return; }
   if (result.data.valid) showErrors([], "valid");
@@ -245,15 +279,17 @@ async function send() {
     showResult($("send-result"), {ok: false, data: {detail: "not JSON: see the error under the payload"}});
     return;
   }
-  const result = await call("send", {event: item.event, version: item.version, payload: parsed.payload});
+  const result = await call("send", {event: item.event, version: item.version, payload_text: parsed.text});
   if (result.data.errors) showErrors(modelErrors(result.data.errors), "invalid");
-  showResult($("send-result"), result, deliveredSummary(result, result.ok ? freshId(parsed.payload) : ""));
+  showDelivered($("send-result"), result, result.ok ? freshId(parsed.text) : "");
   if (result.ok && result.data.serial) await select(result.data.serial);
 }
 
 // After a send, a payload object with a text id gets a fresh evt_... id, so pressing Send again
 // is a new delivery rather than the ledger's duplicate path; says so (the result line's note).
-function freshId(payload) {
+function freshId(text) {
+  if (!EXACT) return "";  // rewriting the payload could round a number
+  const payload = parseExact(text);
   if (payload === null || typeof payload !== "object" || Array.isArray(payload)) return "";
   if (typeof payload.id !== "string") return "";
   const bytes = crypto.getRandomValues(new Uint8Array(12));
@@ -300,10 +336,17 @@ function none(text) {
   return element;
 }
 
+const LONGEST_CELL = 200;  // characters a table cell shows; the whole text is its title
+
 function valueCell(row, value) {
   const td = document.createElement("td");
   const code = document.createElement("code");
-  code.textContent = visible(value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value));
+  const text = visible(value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value));
+  code.textContent = text.length > LONGEST_CELL ? text.slice(0, LONGEST_CELL) + "…" : text;
+  if (text.length > LONGEST_CELL) {
+    code.title = text;
+    code.className = "cut";
+  }
   td.appendChild(code);
   row.appendChild(td);
   return td;
@@ -336,10 +379,11 @@ function segments(...parts) {
   return parts.map((part) => encodeURIComponent(String(part))).join("/");
 }
 
-function recordRow(group, columns, record) {
+// A record's row; ``key`` is its id as the server's exact text (row_ids), never a JS number.
+function recordRow(group, columns, record, key) {
   const row = document.createElement("tr");
-  const path = "fake/records/" + segments(group.project_id, group.module, group.table, record.id);
-  row.dataset.record = [group.project_id, group.module, group.table, record.id].join("/");
+  const path = "fake/records/" + segments(group.project_id, group.module, group.table, key);
+  row.dataset.record = [group.project_id, group.module, group.table, key].join("/");
   for (const column of columns) valueCell(row, record[column]);
   const actions = document.createElement("td");
   const edit = button("Edit", "edit", () => {
@@ -354,12 +398,11 @@ function recordRow(group, columns, record) {
     openEditors += 1;
     const close = async () => { openEditors -= 1; await refreshFake(); };
     const save = button("Save", "save", async () => {
-      let fieldsEdited;
-      try { fieldsEdited = JSON.parse(editor.value); } catch (error) {
+      try { JSON.parse(editor.value); } catch (error) {
         showInline(actions, "not JSON: " + error.message);
         return;
       }
-      if (await change(path, fieldsEdited, "PUT", actions)) await close();
+      if (await change(path, editor.value, "PUT", actions)) await close();  // the very text
     });
     const cancel = button("Cancel", "cancel", close);
     actions.replaceChildren(save, cancel);
@@ -381,7 +424,7 @@ function showRecords(groups) {
     title.textContent = visible(group.module + " / " + group.table + " · project " + group.project_id);
     const columns = ["id", ...new Set(group.rows.flatMap((record) => Object.keys(record)).filter((key) => key !== "id"))];
     parts.push(title, group.rows.length
-      ? table([...columns, ""], group.rows.map((record) => recordRow(group, columns, record)))
+      ? table([...columns, ""], group.rows.map((record, index) => recordRow(group, columns, record, group.row_ids[index])))
       : none("no records"));
   }
   $("fake-records").replaceChildren(...(parts.length ? parts : [none("no records (seed some below)")]));
@@ -425,15 +468,17 @@ function showSecrets(secrets) {
   $("fake-secrets").replaceChildren(rows.length ? table(["extension", "name", "value", ""], rows) : none("no secrets"));
 }
 
-function showSlaEvents(events) {
+// ``ids``: each event's id as the server's exact text (sla_event_ids), never a JS number.
+function showSlaEvents(events, ids) {
   const columns = ["id", ...new Set(events.flatMap((event) => Object.keys(event)).filter((key) => key !== "id"))];
-  const rows = events.map((event) => {
+  const rows = events.map((event, index) => {
     const row = document.createElement("tr");
-    row.dataset.slaEvent = event.id;
+    const id = ids[index];
+    row.dataset.slaEvent = id;
     for (const column of columns) valueCell(row, event[column]);
     const actions = document.createElement("td");
     actions.appendChild(button("Delete", "delete", async () => {
-      if (await change("fake/sla_events/" + segments(event.id), undefined, "DELETE", actions)) await refreshFake();
+      if (await change("fake/sla_events/" + segments(id), undefined, "DELETE", actions)) await refreshFake();
     }));
     row.appendChild(actions);
     return row;
@@ -464,17 +509,17 @@ async function refreshFake() {
   const state = result.data;
   showRecords(state.records ?? []);
   showSecrets(state.secrets ?? {});
-  showSlaEvents(state.sla_events ?? []);
+  showSlaEvents(state.sla_events ?? [], state.sla_event_ids ?? []);
   showLoggedEvents(state.logged_events ?? []);
 }
 
 async function seed() {
-  let data;
-  try { data = JSON.parse($("fake-seed").value); } catch (error) {
-    showResult($("fake-result"), {ok: false, data: {detail: "not JSON: " + error.message}});
+  const text = $("fake-seed").value;
+  try { JSON.parse(text); } catch (error) {
+    showResult($("fake-result"), {ok: false, data: {detail: "not JSON (the box takes JSON; --seed FILE reads YAML too): " + error.message}});
     return;
   }
-  showResult($("fake-result"), await call("fake/seed", data));
+  showResult($("fake-result"), await call("fake/seed", text));  // the very text: no number rounded
   await refreshFake();
 }
 
@@ -496,12 +541,51 @@ function savedTheme() {
   try { return localStorage.getItem("kiket-inspector-theme") ?? "auto"; } catch (error) { return "auto"; }
 }
 
+// Entries streamed while the journal is being reloaded (shown again over the reloaded list).
+let streamedDuringReload = null;
+
+// The journal as the server has it now, replacing every row shown: after a reconnect the
+// server may have restarted, with a new journal whose serials start at 1 again. A selected
+// delivery the server no longer has is unselected, its detail pane hidden.
+async function reloadJournal() {
+  streamedDuringReload = new Map();
+  const listed = await call("deliveries");
+  const streamed = streamedDuringReload;
+  streamedDuringReload = null;
+  if (!listed.ok) { showResult($("send-result"), listed); return; }
+  rows.clear();
+  $("deliveries").replaceChildren();
+  for (const entry of listed.data.deliveries.reverse()) showRow(entry);
+  for (const entry of streamed.values()) showRow(entry);
+  if (selected !== null && !rows.has(selected)) {
+    selected = null;
+    $("detail").hidden = true;
+    $("resend-result").textContent = "";
+  }
+}
+
+// Everything the page shows from the server, loaded again (after the stream reconnected).
+async function reloadAll() {
+  await loadCatalogue();
+  await reloadJournal();
+  await refreshFake();
+}
+
 function listen() {
   const stream = new EventSource(api + "stream");
-  stream.onopen = () => { $("stream-state").textContent = "live"; };
+  let opened = false;
+  stream.onopen = async () => {
+    $("stream-state").textContent = "live";
+    if (opened) await reloadAll();  // the first time, start() loads everything
+    opened = true;
+  };
   stream.onerror = () => { $("stream-state").textContent = "reconnecting…"; };
   stream.addEventListener("delivery", (message) => {
-    try { showRow(JSON.parse(message.data)); } catch (error) { $("stream-state").textContent = "bad event: " + error.message; }
+    try {
+      const entry = parseExact(message.data);
+      streamedDuringReload?.set(entry.serial, entry);
+      showRow(entry);
+    } catch (error) { $("stream-state").textContent = "bad event: " + error.message; }
   });
 }
 
@@ -513,30 +597,38 @@ function option(item, index) {
   return element;
 }
 
-async function start() {
-  applyTheme(savedTheme());
-  $("theme").addEventListener("change", chooseTheme);
+// The catalogue, (re)loaded: the event chosen stays chosen (its payload as typed) when the
+// server still has it; otherwise the first event's example is shown.
+async function loadCatalogue() {
+  const before = catalogue.length ? chosen() : null;
   const events = await call("events");
-  catalogue = events.ok ? events.data.events : [];
-  if (!events.ok) showResult($("send-result"), events);
+  if (!events.ok) { showResult($("send-result"), events); return; }
+  catalogue = events.data.events;
   const mine = document.createElement("optgroup");
   mine.label = "handled by this extension";
   const spec = document.createElement("optgroup");
   spec.label = "the rest of the spec's catalogue";
   catalogue.forEach((item, index) => (item.registered ? mine : spec).appendChild(option(item, index)));
   $("send-event").replaceChildren(...[mine, spec].filter((group) => group.children.length));
-  if (catalogue.length) showExample();
+  const kept = before === null ? -1
+    : catalogue.findIndex((item) => item.event === before.event && item.version === before.version);
+  if (kept >= 0) $("send-event").value = kept;
+  else if (catalogue.length) showExample();
+}
+
+async function start() {
+  applyTheme(savedTheme());
+  $("theme").addEventListener("change", chooseTheme);
+  await loadCatalogue();
   $("send-event").addEventListener("change", showExample);
-  $("send-payload").addEventListener("input", checkSoon);
+  $("send-payload").addEventListener("input", payloadChanged);
   $("send-button").addEventListener("click", send);
   $("resend-same").addEventListener("click", () => resend("same"));
   $("resend-new").addEventListener("click", () => resend("new"));
   $("fake-refresh").addEventListener("click", refreshFake);
   $("fake-seed-button").addEventListener("click", seed);
   listen();
-  const listed = await call("deliveries");
-  if (listed.ok) for (const entry of listed.data.deliveries.reverse()) showRow(entry);
-  else showResult($("send-result"), listed);
+  await reloadJournal();
   await refreshFake();
   document.body.dataset.ready = "true";
 }
