@@ -179,3 +179,15 @@ def test_the_rebinding_refusal_names_the_real_port(served: Served):
     port = served.url.rsplit(":", 1)[1]
     assert f"http://127.0.0.1:{port}" in answer.json()["detail"]
     assert "PORT" not in answer.json()["detail"]
+
+
+def test_what_is_journaled_before_the_pipeline_is_what_the_readme_says(served: Served):
+    # README: not GET/HEAD (404, 405), or any .../webhooks/... path; other GETs are not listed
+    assert httpx.get(served.url + "/nope").status_code == 404
+    assert httpx.post(served.url + "/nope", content=b"x").status_code in (404, 405)
+    assert httpx.get(served.url + "/webhooks/acme.gate").status_code in (404, 405)
+    listed = served.client.get("/deliveries").json()["deliveries"]
+    assert [(entry["method"], entry["path"]) for entry in reversed(listed)] == [
+        ("POST", "/nope"),
+        ("GET", "/webhooks/acme.gate"),
+    ]
