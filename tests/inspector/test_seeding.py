@@ -95,6 +95,13 @@ def test_a_file_that_is_not_yaml_names_the_file(tmp_path: Path) -> None:
             r"records\[0\]\.rows must be a list",
         ),
         ("none.yaml", b"secrets: {a: {K: null}}", r"secrets\.a\.K must be text, got NoneType"),
+        (
+            "digits.yaml",
+            b"records: [{module: m, table: t, project_id: 1" + b"0" * 5000 + b", rows: []}]",
+            r"digits\.yaml holds a number longer than 4,300 digits$",
+        ),
+        ("slaid.yaml", b"sla_events: [{id: 9" + b"9" * 4400 + b"}]", r"slaid\.yaml holds a num"),
+        ("deep3.yaml", b"x:\n" + b"".join(b"  " * n + b"- \n" for n in range(150)), "nested deep"),
         ("five.yaml", b"secrets: {a: {K: 5}}", r"secrets\.a\.K must be text, got int"),
     ],
     ids=lambda value: (

@@ -213,17 +213,24 @@ def _parse(raw: bytes, path: str) -> object:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+    too_deep = ValueError(f"{path} is nested deeper than {MAX_SEED_DEPTH} levels")
     try:
         depth = 0
         for event in yaml.parse(text, Loader=_YAML_LOADER):  # a flat stream: any depth is safe
             depth += isinstance(event, _OPENED) - isinstance(event, _CLOSED)
             if depth > MAX_SEED_DEPTH:
-                raise ValueError(f"{path} is nested deeper than {MAX_SEED_DEPTH} levels")
+                raise too_deep
         return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 -- a safe loader
     except yaml.YAMLError as exc:
+        if "nesting depth" in str(exc):  # libyaml >= 0.2.5 stops at its own depth limit first
+            raise too_deep from None
         raise ValueError(f"{path} is not YAML: {exc}") from None
-    except ValueError:
-        raise
+    except ValueError as exc:
+        if exc is too_deep:
+            raise
+        if "integer string conversion" in str(exc):  # Python's 4,300-digit limit (sys docs)
+            raise ValueError(f"{path} holds a number longer than 4,300 digits") from None
+        raise ValueError(f"{path} cannot be read as YAML ({type(exc).__name__})") from None
     except Exception as exc:  # whatever else loading raises is a bad file
         raise ValueError(f"{path} cannot be read as YAML ({type(exc).__name__})") from None
 
