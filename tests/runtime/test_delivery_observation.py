@@ -37,8 +37,8 @@ def fake() -> Iterator[FakeKiket]:
         yield kiket
 
 
-def observed_sdk(fake: FakeKiket) -> tuple[KiketSDK, list[Observation]]:
-    """An SDK whose handler makes two outbound calls and defers one job, and its records."""
+def recording_sdk(fake: FakeKiket, **options: Any) -> tuple[KiketSDK, list[Observation]]:
+    """An SDK sending its outbound calls to ``fake`` (no handlers yet), and its records."""
     assert fake.url is not None
     sdk = KiketSDK(
         webhook_secret=SECRET,
@@ -46,7 +46,16 @@ def observed_sdk(fake: FakeKiket) -> tuple[KiketSDK, list[Observation]]:
         workspace_token="wk_observed",
         extension_id=EXT_ID,
         telemetry_enabled=False,
+        **options,
     )
+    records: list[Observation] = []
+    sdk.observe(records.append)
+    return sdk, records
+
+
+def observed_sdk(fake: FakeKiket) -> tuple[KiketSDK, list[Observation]]:
+    """An SDK whose handler makes two outbound calls and defers one job, and its records."""
+    sdk, records = recording_sdk(fake)
     ran: list[str] = []
 
     async def notify(issue_id: int) -> None:
@@ -59,8 +68,6 @@ def observed_sdk(fake: FakeKiket) -> tuple[KiketSDK, list[Observation]]:
         ctx.defer(notify, event.issue.id)
         return allow(message="ok")
 
-    records: list[Observation] = []
-    sdk.observe(records.append)
     return sdk, records
 
 
@@ -139,14 +146,7 @@ async def test_a_duplicate_is_answered_from_the_ledger_and_says_so(fake: FakeKik
 
 
 async def test_a_deferred_jobs_outbound_call_names_its_job(fake: FakeKiket) -> None:
-    assert fake.url is not None
-    sdk = KiketSDK(
-        webhook_secret=SECRET,
-        base_url=fake.url,
-        workspace_token="wk_observed",
-        extension_id=EXT_ID,
-        telemetry_enabled=False,
-    )
+    sdk, records = recording_sdk(fake)
 
     @sdk.webhook("issue.created", version="v1")
     async def on_issue(event: IssueCreated, ctx: HandlerContext) -> Allow:
@@ -164,8 +164,6 @@ async def test_a_deferred_jobs_outbound_call_names_its_job(fake: FakeKiket) -> N
         ctx.defer(follow_up_in_a_thread)
         return allow()
 
-    records: list[Observation] = []
-    sdk.observe(records.append)
     answer = await deliver(sdk, "issue.created", event_payload("issue.created", id="evt-jobs"))
     assert answer.status_code == 200, answer.text
 
@@ -231,23 +229,8 @@ class SyncFailedError(RuntimeError):
     """The error the failing handlers below raise."""
 
 
-def _failing_sdk(fake: FakeKiket, **options: Any) -> tuple[KiketSDK, list[Observation]]:
-    assert fake.url is not None
-    sdk = KiketSDK(
-        webhook_secret=SECRET,
-        base_url=fake.url,
-        workspace_token="wk_observed",
-        extension_id=EXT_ID,
-        telemetry_enabled=False,
-        **options,
-    )
-    records: list[Observation] = []
-    sdk.observe(records.append)
-    return sdk, records
-
-
 async def test_a_handler_that_raises_is_reported_with_its_exception(fake: FakeKiket) -> None:
-    sdk, records = _failing_sdk(fake)
+    sdk, records = recording_sdk(fake)
 
     @sdk.webhook("issue.created", version="v1")
     async def on_issue(event: IssueCreated, ctx: HandlerContext) -> Allow:
@@ -267,7 +250,7 @@ async def test_a_handler_that_raises_is_reported_with_its_exception(fake: FakeKi
 
 
 async def test_handlers_past_their_timeout_are_reported_as_timed_out(fake: FakeKiket) -> None:
-    sdk, records = _failing_sdk(fake, handler_timeout=0.2)
+    sdk, records = recording_sdk(fake, handler_timeout=0.2)
     release = threading.Event()
 
     @sdk.webhook("issue.created", version="v1")
@@ -293,7 +276,7 @@ async def test_handlers_past_their_timeout_are_reported_as_timed_out(fake: FakeK
 
 
 async def test_an_exception_whose_text_cannot_be_read_is_still_reported(fake: FakeKiket) -> None:
-    sdk, records = _failing_sdk(fake)
+    sdk, records = recording_sdk(fake)
 
     class UnprintableError(Exception):
         def __str__(self) -> str:
