@@ -23,7 +23,15 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any, TypeGuard
 
-__all__ = ["is_array", "is_collection", "is_dict", "is_json_object", "is_list", "is_mapping"]
+__all__ = [
+    "is_array",
+    "is_collection",
+    "is_dict",
+    "is_json_object",
+    "is_list",
+    "is_mapping",
+    "json_kind",
+]
 
 
 def is_mapping(value: object) -> TypeGuard[Mapping[object, object]]:
@@ -56,3 +64,25 @@ def is_collection(
 ) -> TypeGuard[Collection[object]]:
     """``isinstance(value, kinds)`` for collection types (``(set, frozenset, tuple)``)."""
     return isinstance(value, kinds)
+
+
+def json_kind(value: object) -> str:
+    """What ``value`` is in JSON's words, for messages read by people who sent JSON:
+    ``null``, ``boolean``, ``number``, ``text``, ``array``, ``object`` (else the Python type).
+
+    >>> [json_kind(v) for v in (None, True, 3, 2.5, "x", [1], {"a": 1})]
+    ['null', 'boolean', 'number', 'number', 'text', 'array', 'object']
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__

@@ -440,16 +440,18 @@ def test_seeded_row_ids_are_unique_against_the_rows_already_stored(served: Serve
     assert len(served.fake.records("crm", "t", project_id=1)) == 3
 
 
-@pytest.mark.parametrize("value", [None, 5, True, ["k"]])
+@pytest.mark.parametrize(
+    ("value", "kind"), [(None, "null"), (5, "number"), (True, "boolean"), (["k"], "array")]
+)
 def test_a_seeded_secret_that_is_not_text_is_refused_as_put_refuses_it(
-    served: Served, value: object
+    served: Served, value: object, kind: str
 ):
     answer = served.client.post("/fake/seed", json={"secrets": {"com.example.app": {"K": value}}})
     assert answer.status_code == 422
-    assert (
-        answer.json()["detail"]
-        == f"secrets.com.example.app.K must be text, got {type(value).__name__}"
-    )
+    assert answer.json()["detail"] == f"secrets.com.example.app.K must be text, got {kind}"
+    put = served.client.put("/fake/secrets/com.example.app/K", json={"value": value})
+    assert put.status_code == 422
+    assert put.json()["detail"].endswith(f"must be text, got {kind}")  # JSON's words, not Python's
     put = served.client.put("/fake/secrets/com.example.app/K", json={"value": value})
     assert put.status_code == 422
     assert served.fake.secrets == {}

@@ -94,7 +94,16 @@ def test_a_file_that_is_not_yaml_names_the_file(tmp_path: Path) -> None:
             b"records: [{module: m, table: t, project_id: 1, rows: {id: 5}}]",
             r"records\[0\]\.rows must be a list",
         ),
-        ("none.yaml", b"secrets: {a: {K: null}}", r"secrets\.a\.K must be text, got NoneType"),
+        ("none.yaml", b"secrets: {a: {K: null}}", r"secrets\.a\.K must be text, got null"),
+        (
+            "aliases.yaml",  # a "billion laughs": 9 ** 8 values from eight short lines
+            b"a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+            + b"".join(
+                f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n".encode()
+                for p, n in zip("abcdefg", "bcdefgh", strict=True)
+            ),
+            r"aliases\.yaml uses a YAML alias",
+        ),
         (
             "digits.yaml",
             b"records: [{module: m, table: t, project_id: 1" + b"0" * 5000 + b", rows: []}]",
@@ -102,7 +111,7 @@ def test_a_file_that_is_not_yaml_names_the_file(tmp_path: Path) -> None:
         ),
         ("slaid.yaml", b"sla_events: [{id: 9" + b"9" * 4400 + b"}]", r"slaid\.yaml holds a num"),
         ("deep3.yaml", b"x:\n" + b"".join(b"  " * n + b"- \n" for n in range(150)), "nested deep"),
-        ("five.yaml", b"secrets: {a: {K: 5}}", r"secrets\.a\.K must be text, got int"),
+        ("five.yaml", b"secrets: {a: {K: 5}}", r"secrets\.a\.K must be text, got number"),
     ],
     ids=lambda value: (
         value if isinstance(value, str) and value.endswith((".yaml", ".json")) else ""

@@ -99,6 +99,7 @@ from kiket_sdk._inspector.cross_site import CrossSiteGuard
 from kiket_sdk._inspector.journal import DeliveryJournal, JournalEntry
 from kiket_sdk._inspector.resending import with_new_id
 from kiket_sdk._inspector.seeding import apply_seed, fake_state
+from kiket_sdk._json_shapes import json_kind
 from kiket_sdk.testing import FakeKiket, signed_headers
 
 __all__ = ["BODY_SECONDS", "MAX_BODY_BYTES", "PREFIX", "SEND_HEADER", "inspector_app"]
@@ -174,7 +175,7 @@ def _text(data: dict[str, Any], key: str, default: str | None = None) -> str:
     """``data[key]`` when it is text (``default`` when absent); `_RefusedError` (422) otherwise."""
     value = data.get(key, default)
     if not isinstance(value, str):
-        raise _RefusedError(422, f'"{key}" must be text, got {type(value).__name__}')
+        raise _RefusedError(422, f'"{key}" must be text, got {json_kind(value)}')
     return value
 
 
@@ -354,7 +355,11 @@ def inspector_app(
             }
             return await deliver(entry.event, entry.version, entry.body, headers)
         if mode != "new":
-            raise _RefusedError(400, f'"as" must be "same" or "new", got {str(mode)[:100]!r}')
+            raise _RefusedError(
+                400,
+                '"as" must be "same" or "new", got '
+                + (repr(mode[:100]) if isinstance(mode, str) else json_kind(mode)),
+            )
         try:
             parse_object(entry.body)
             body = with_new_id(entry.body, f"evt_{uuid.uuid4().hex}")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from kiket_sdk._json_shapes import is_json_object
+from kiket_sdk._json_shapes import is_json_object, json_kind
 from kiket_sdk.testing import FakeKiket
 
 __all__ = [
@@ -83,7 +83,7 @@ whitespace or control characters, not '.' or '..'), got '..'
         return str(value)
     if not isinstance(value, str):
         kinds = "text or an integer" if integer else "text"
-        raise ValueError(f"{what} must be {kinds}, got {type(value).__name__}")
+        raise ValueError(f"{what} must be {kinds}, got {json_kind(value)}")
     if "\ufffd" in value:
         raise ValueError(f"{what} must be UTF-8 text (it holds U+FFFD), got {value[:100]!r}")
     if value in ("", ".", "..") or any(_not_in_segment(char) for char in value):
@@ -124,7 +124,7 @@ def put_record(
     no JSON object, a ``project_id`` that is no number (`project_text`), or a record the fake
     refuses (`FakeKiket.seed_records`)."""
     if not is_json_object(record):
-        raise ValueError(f"a record must be a JSON object, got {type(record).__name__}")
+        raise ValueError(f"a record must be a JSON object, got {json_kind(record)}")
     project_id = project_text(project_id, "the project id")
     module = segment_text(module, "the module")
     table = segment_text(table, "the table")
@@ -159,10 +159,10 @@ def secret_text(value: object, what: str) -> str:
 
     >>> secret_text(None, "secrets.app.KEY")
     Traceback (most recent call last):
-    ValueError: secrets.app.KEY must be text, got NoneType
+    ValueError: secrets.app.KEY must be text, got null
     """
     if not isinstance(value, str):
-        raise ValueError(f"{what} must be text, got {type(value).__name__}")
+        raise ValueError(f"{what} must be text, got {json_kind(value)}")
     return value
 
 

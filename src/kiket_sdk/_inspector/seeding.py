@@ -46,7 +46,7 @@ import yaml
 from kiket_sdk._delivery.json_codec import JSONRuleError, parse_object
 from kiket_sdk._inspector.editing import project_text, secret_text
 from kiket_sdk._inspector.editing import segment_text as _segment
-from kiket_sdk._json_shapes import is_list, is_mapping
+from kiket_sdk._json_shapes import is_list, is_mapping, json_kind
 from kiket_sdk.testing import FakeKiket
 from kiket_sdk.testing._fake_store import FakeKiketState
 from kiket_sdk.testing._strict_json import json_problem
@@ -77,14 +77,14 @@ _CLOSED = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 def _mapping(value: object, what: str) -> dict[str, Any]:
     """``value`` as a dict; ``ValueError`` naming ``what`` when not a mapping."""
     if not is_mapping(value):
-        raise ValueError(f"{what} must be a mapping, got {type(value).__name__}")
+        raise ValueError(f"{what} must be a mapping, got {json_kind(value)}")
     return {str(key): item for key, item in value.items()}
 
 
 def _list(value: object, what: str) -> list[object]:
     """``value`` itself when a list; ``ValueError`` naming ``what`` otherwise."""
     if not is_list(value):
-        raise ValueError(f"{what} must be a list, got {type(value).__name__}")
+        raise ValueError(f"{what} must be a list, got {json_kind(value)}")
     return value
 
 
@@ -214,9 +214,12 @@ def _parse(raw: bytes, path: str) -> object:
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path} is not UTF-8 text (byte {exc.start})") from None
     too_deep = ValueError(f"{path} is nested deeper than {MAX_SEED_DEPTH} levels")
+    aliased = ValueError(f"{path} uses a YAML alias (*name); a seed spells every value out")
     try:
         depth = 0
         for event in yaml.parse(text, Loader=_YAML_LOADER):  # a flat stream: any depth is safe
+            if isinstance(event, yaml.AliasEvent):  # `*name`: expanding them can take minutes
+                raise aliased
             depth += isinstance(event, _OPENED) - isinstance(event, _CLOSED)
             if depth > MAX_SEED_DEPTH:
                 raise too_deep
@@ -226,7 +229,7 @@ def _parse(raw: bytes, path: str) -> object:
             raise too_deep from None
         raise ValueError(f"{path} is not YAML: {exc}") from None
     except ValueError as exc:
-        if exc is too_deep:
+        if exc is too_deep or exc is aliased:
             raise
         if "integer string conversion" in str(exc):  # Python's 4,300-digit limit (sys docs)
             raise ValueError(f"{path} holds a number longer than 4,300 digits") from None
